@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .formatting import PackWSSSInputs
+
+__all__ = ['PackWSSSInputs']

@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .metrics import CAMIoUMetric
+
+__all__ = ['CAMIoUMetric']

@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .segmentors import *  # noqa: F401,F403

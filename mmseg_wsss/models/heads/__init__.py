@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .cam_head import CAMHead, stack_img_labels
+
+__all__ = ['CAMHead', 'stack_img_labels']

@@ -1,0 +1,168 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList, add_prefix)
+from ..heads.cam_head import stack_img_labels
+from ..utils import cams_to_seg_logits, multiscale_cams, normalize_cams
+
+DEFAULT_TEST_CFG = dict(
+    scales=(1.0, 0.5, 1.5, 2.0),
+    flip=True,
+    bg_thr=0.15,
+    labels='auto',
+    cls_thr=0.5,
+    crf=None)
+
+
+@MODELS.register_module()
+class CAMSegmentor(BaseSegmentor):
+    """A class activation map network trained from image-level labels.
+
+    ``loss()``: ``extract_feat()`` -> ``cam_head.forward()`` -> global
+    average pooling -> ``loss_cls`` against ``img_labels``.
+
+    ``predict()``: ``multiscale_cams()`` over ``test_cfg.scales`` x flip ->
+    ``normalize_cams()`` with the image's labels -> ``[bg_thr, CAMs]``
+    (-> dense CRF) -> ``postprocess_result()``. ``seg_logits`` holds the
+    background score in channel 0 and the normalised CAMs in channels
+    1..C, so ``pred_sem_seg`` is their argmax and mmseg's ``IoUMetric`` on a
+    split with masks reports the CAM mIoU.
+
+    Args:
+        backbone (dict): Backbone config (any mmseg or mmpretrain backbone).
+        cam_head (dict): :class:`CAMHead` config.
+        neck (dict, optional): Neck config. Defaults to None.
+        train_cfg (dict, optional): Unused by the baseline; kept for the
+            segmentor contract. Defaults to None.
+        test_cfg (dict, optional): CAM inference: ``scales``, ``flip``,
+            ``bg_thr`` (background score), ``labels`` ('gt': the image's
+            labels, required; 'pred': classifier scores above ``cls_thr``;
+            'auto': 'gt' when the sample has labels), ``crf`` (dict of
+            :class:`DenseCRF` parameters, or None). Missing keys take the
+            values of ``DEFAULT_TEST_CFG``.
+        data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 cam_head: ConfigType,
+                 neck: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None):
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        if neck is not None:
+            self.neck = MODELS.build(neck)
+        self.cam_head = MODELS.build(cam_head)
+        self.num_classes = self.cam_head.num_classes
+        self.align_corners = False
+        self.train_cfg = train_cfg
+        self.test_cfg = ConfigDict(DEFAULT_TEST_CFG, **(test_cfg or {}))
+        self._check_test_cfg(self.test_cfg)
+        self._crf = None
+
+    @staticmethod
+    def _check_test_cfg(cfg: ConfigDict) -> None:
+        if not cfg.scales or any(s <= 0 for s in cfg.scales):
+            raise ValueError(
+                f'test_cfg.scales must be a non-empty list of positive '
+                f'factors, got {cfg.scales}')
+        if cfg.labels not in ('gt', 'pred', 'auto'):
+            raise ValueError(f"test_cfg.labels must be 'gt', 'pred' or "
+                             f"'auto', got {cfg.labels!r}")
+        if not 0 <= cfg.bg_thr <= 1:
+            raise ValueError(
+                f'test_cfg.bg_thr must lie in [0, 1], got {cfg.bg_thr}')
+
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """Backbone (+ neck) features of images (N, 3, H, W)."""
+        x = self.backbone(inputs)
+        if self.with_neck:
+            x = self.neck(x)
+        return x
+
+    def forward_cams(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Raw CAMs (N, C, h, w) and pixel features (N, D, h, w)."""
+        return self.cam_head(self.extract_feat(inputs))
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Raw CAMs (N, C, h, w) of images (N, 3, H, W) at one scale."""
+        return self.forward_cams(inputs)[0]
+
+    def loss(self, inputs: Tensor,
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Image-level classification loss of a batch."""
+        cams, _ = self.forward_cams(inputs)
+        return add_prefix(
+            self.cam_head.loss_by_feat(cams, data_samples), 'cam')
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        """Raw CAMs (N, C, h, w) at the input scale."""
+        return self.encode_decode(inputs, None)
+
+    def _predict_labels(self, inputs: Tensor,
+                        data_samples: OptSampleList) -> Tensor:
+        """Image labels (N, C) used to mask the CAMs, per ``test_cfg``."""
+        mode = self.test_cfg.labels
+        has_gt = data_samples is not None and all(
+            'img_labels' in s for s in data_samples)
+        if mode == 'gt' or (mode == 'auto' and has_gt):
+            if data_samples is None:
+                raise ValueError("test_cfg.labels='gt' needs data samples "
+                                 'with img_labels')
+            return stack_img_labels(data_samples,
+                                    self.num_classes).to(inputs.device)
+        scores = self.cam_head.cam_logits(self.encode_decode(inputs, None))
+        return (scores.sigmoid() > self.test_cfg.cls_thr).float()
+
+    def predict_cams(self, inputs: Tensor,
+                     data_samples: OptSampleList = None) -> Tensor:
+        """Normalised multi-scale (+ flip) CAMs (N, C, H, W) of a batch."""
+        labels = self._predict_labels(inputs, data_samples)
+        cams = multiscale_cams(lambda x: self.forward_cams(x)[0], inputs,
+                               self.test_cfg.scales, self.test_cfg.flip)
+        return normalize_cams(cams, labels)
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """CAM segmentation of a batch; see the class docstring."""
+        norm_cams = self.predict_cams(inputs, data_samples)
+        seg_logits = cams_to_seg_logits(norm_cams, self.test_cfg.bg_thr)
+        if self.test_cfg.crf is not None:
+            seg_logits = self._refine_with_crf(inputs, norm_cams)
+        return self.postprocess_result(seg_logits, data_samples)
+
+    def _denormalized_images(self, inputs: Tensor) -> Tensor:
+        """Undo the data preprocessor's normalisation: uint8 (N, H, W, 3)."""
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            inputs = inputs * pre.std + pre.mean
+        return inputs.clamp(0, 255).round().byte().permute(0, 2, 3, 1)
+
+    def _refine_with_crf(self, inputs: Tensor, norm_cams: Tensor) -> Tensor:
+        """Dense-CRF probabilities (N, C + 1, H, W) from normalised CAMs."""
+        from mmseg_wsss.postprocessing import DenseCRF
+        if self._crf is None:
+            self._crf = DenseCRF(**self.test_cfg.crf)
+        imgs = self._denormalized_images(inputs).cpu().numpy()
+        probs = [
+            torch.from_numpy(self._crf(img, cams.float().cpu().numpy()))
+            for img, cams in zip(imgs, norm_cams)
+        ]
+        return torch.stack(probs).to(norm_cams)
+

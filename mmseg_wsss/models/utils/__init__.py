@@ -1,0 +1,7 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .cam import (cams_to_seg_logits, multiscale_cams, normalize_cams,
+                  region_mask)
+
+__all__ = [
+    'normalize_cams', 'region_mask', 'multiscale_cams', 'cams_to_seg_logits'
+]

@@ -1,0 +1,119 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Class activation map (CAM) math: normalisation and region masks.
+
+Pure functions, tensors in and tensors out. ``C`` counts foreground classes
+only; background is implied and gets index 0 in every mask.
+"""
+from typing import Callable, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def normalize_cams(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
+    """ReLU, mask by the image labels, divide each map by its spatial max.
+
+    Args:
+        cams (Tensor): Raw CAMs, shape (N, C, H, W).
+        labels (Tensor): Multi-hot image labels, shape (N, C).
+        eps (float): Added to the maximum so that all-zero maps stay zero
+            instead of becoming NaN. Defaults to 1e-5.
+
+    Returns:
+        Tensor: Normalised CAMs in [0, 1), shape (N, C, H, W); absent classes
+        are all zero.
+    """
+    cams = F.relu(cams) * labels[:, :, None, None].to(cams.dtype)
+    peak = cams.flatten(2).amax(dim=2)[:, :, None, None]
+    return cams / (peak + eps)
+
+
+def region_mask(norm_cams: Tensor,
+                bg_thr: float,
+                fg_thr: float,
+                ignore_index: int = 255) -> Tensor:
+    """Turn normalised CAMs into a background / class / ignore mask.
+
+    A pixel whose highest class score is below ``bg_thr`` is background (0),
+    at or above ``fg_thr`` it takes its argmax class (1..C), and in between it
+    is ``ignore_index``. ``bg_thr == fg_thr`` gives a single threshold.
+
+    Args:
+        norm_cams (Tensor): Normalised CAMs, shape (N, C, H, W).
+        bg_thr (float): Background threshold.
+        fg_thr (float): Foreground threshold, ``>= bg_thr``.
+        ignore_index (int): Label of the uncertain band. Defaults to 255.
+
+    Returns:
+        Tensor: Long mask of shape (N, H, W).
+    """
+    if bg_thr > fg_thr:
+        raise ValueError(
+            f'region_mask needs bg_thr <= fg_thr, got {bg_thr} > {fg_thr}')
+    score, cls = norm_cams.max(dim=1)
+    mask = torch.full_like(cls, ignore_index)
+    mask[score < bg_thr] = 0
+    fg = score >= fg_thr
+    mask[fg] = cls[fg] + 1
+    return mask
+
+
+def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
+                    inputs: Tensor,
+                    scales: Sequence[float] = (1.0, ),
+                    flip: bool = False,
+                    out_size: Optional[Tuple[int, int]] = None) -> Tensor:
+    """Sum of ReLU'd CAMs over scales and (optionally) horizontal flips.
+
+    An image and its mirror run as one batch, so each scale costs one network
+    call. The flipped CAMs are flipped back before summing.
+
+    Args:
+        cam_fn (Callable): Maps images (B, 3, h, w) to raw CAMs (B, C, h', w').
+        inputs (Tensor): Normalised images (N, 3, H, W).
+        scales (Sequence[float]): Resize factors. Defaults to (1.0, ).
+        flip (bool): Also run the horizontally flipped images.
+            Defaults to False.
+        out_size (tuple[int, int], optional): Size (H', W') of the output
+            maps. Defaults to the input size (H, W).
+
+    Returns:
+        Tensor: Summed, unnormalised CAMs (N, C, H', W').
+    """
+    if not scales:
+        raise ValueError('multiscale_cams needs at least one scale')
+    n, _, h, w = inputs.shape
+    out_size = tuple(out_size or (h, w))
+    total = None
+    for scale in scales:
+        x = inputs if scale == 1.0 else F.interpolate(
+            inputs, size=(round(h * scale), round(w * scale)),
+            mode='bilinear', align_corners=False)
+        if flip:
+            x = torch.cat([x, x.flip(-1)])
+        cams = F.interpolate(
+            F.relu(cam_fn(x)), size=out_size, mode='bilinear',
+            align_corners=False)
+        if flip:
+            cams = cams[:n] + cams[n:].flip(-1)
+        total = cams if total is None else total + cams
+    return total
+
+
+def cams_to_seg_logits(norm_cams: Tensor, bg_score: Union[float,
+                                                         Tensor]) -> Tensor:
+    """Prepend a background score to normalised CAMs.
+
+    Args:
+        norm_cams (Tensor): Normalised CAMs (N, C, H, W).
+        bg_score (float | Tensor): Constant background score (the threshold)
+            or a map (N, 1, H, W).
+
+    Returns:
+        Tensor: (N, C + 1, H, W) scores whose argmax is the segmentation.
+    """
+    n, _, h, w = norm_cams.shape
+    if not torch.is_tensor(bg_score):
+        bg_score = norm_cams.new_full((n, 1, h, w), float(bg_score))
+    return torch.cat([bg_score, norm_cams], dim=1)
