@@ -21,6 +21,6 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
 
 patch_mmcv_ops()
 
-from . import datasets, evaluation, models  # noqa: E402,F401,I001
+from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001
 
 __all__ = ['__version__', 'version_info']

@@ -9,11 +9,45 @@ fails. When (and only when) ``mmcv._ext`` is absent, :func:`patch_mmcv_ops`
 registers a stand-in ``mmcv.ops`` that serves mmcv's own pure-PyTorch
 ``point_sample`` and turns every compiled op into a clear error at call time.
 With full mmcv installed nothing is changed.
+
+Checkpoints: torch >= 2.6 loads with ``weights_only=True`` (tensors, plain
+containers and allow-listed globals only), but mmengine 0.10.7 checkpoints
+also hold ``HistoryBuffer`` objects and numpy arrays and scalars (message hub,
+metric results), so ``load_from``, ``resume`` and
+``init_cfg=dict(type='Pretrained')`` fail. :func:`allow_mmengine_checkpoints`
+allow-lists exactly those types and never turns ``weights_only`` off:
+
+- ``HistoryBuffer.__getstate__`` adds the class-level dict
+  ``{'min': HistoryBuffer.min, ...}`` to each buffer's state. Pickle protocol
+  2 (what ``torch.save`` uses) writes a function with a dotted
+  ``__qualname__`` as ``getattr(HistoryBuffer, 'min')``, so stock checkpoints
+  need ``builtins.getattr``. The real ``getattr`` would let a crafted file
+  reach any attribute of any allowed object; here ``builtins.getattr``
+  resolves to a stand-in that returns those four functions and nothing else.
+- Buffers pickled after the call (a ``copyreg`` reducer) leave the functions
+  out; ``HistoryBuffer.__setstate__`` restores them, so our checkpoints need
+  no ``getattr`` at all.
+- mmengine fetches URL checkpoints (``http(s)://``, ``open-mmlab://``,
+  ``torchvision://``, ``mmcls://``) with ``torch.hub.load_state_dict_from_url``,
+  whose ``weights_only`` still defaults to False, and reads local files with
+  torch's default, which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` turns off. Both
+  go through :func:`load_checkpoint_safely` instead, which also explains a
+  refusal without suggesting to trust the file.
 """
+import copyreg
 import importlib.util
+import os
 import os.path as osp
+import pickle
 import sys
 import types
+from urllib.parse import urlparse
+
+import mmengine.runner.checkpoint as mmengine_checkpoint
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
 
 _FULL_MMCV_HINT = (
     'install full mmcv 2.1.0 instead of mmcv-lite (GPU wheels: '
@@ -80,3 +114,194 @@ def patch_mmcv_ops() -> bool:
     sys.modules['mmcv.ops'] = ops
     mmcv.ops = ops
     return True
+
+
+# The functions ``HistoryBuffer.__getstate__`` pickles, by attribute name.
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+# Module paths numpy 1.x and 2.x pickle ``_reconstruct`` and ``scalar`` under;
+# public checkpoints were mostly written with numpy 1.x.
+_NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
+# bool, signed and unsigned ints, floats, complex, bytes and str; not object,
+# void (structured) or datetime dtypes, which mmengine does not write.
+_NUMPY_DTYPE_CHARS = '?bBhHiIlLqQefdgFDGSU'
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint needs a global outside the allow-list, so was not loaded."""
+
+
+def _history_buffer_statistic(obj, name: str):
+    """Stand-in for ``builtins.getattr`` while unpickling checkpoints.
+
+    Args:
+        obj: The object the pickle looks ``name`` up on.
+        name (str): The attribute name.
+
+    Returns:
+        Callable: ``HistoryBuffer.<name>`` for the four default statistics.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or name.
+    """
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is refused: checkpoints may only look '
+        f'up HistoryBuffer.{{{",".join(_HISTORY_BUFFER_STATISTICS)}}}')
+
+
+def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:
+    """Pickle a ``HistoryBuffer`` without its statistics functions.
+
+    The functions are class-level and ``HistoryBuffer.__setstate__`` sets the
+    defaults again, so leaving them out loses nothing and keeps ``getattr``
+    out of the pickle.
+    """
+    state = {
+        key: value
+        for key, value in vars(buffer).items() if key != 'statistics_methods'
+    }
+    return copyreg.__newobj__, (HistoryBuffer, ), state
+
+
+def _mmengine_safe_globals() -> list:
+    """The non-tensor globals mmengine 0.10.7 checkpoints need.
+
+    Returns:
+        list: Entries for ``torch.serialization.add_safe_globals``; a
+        ``(obj, name)`` pair makes the pickled global ``name`` resolve to
+        ``obj``.
+    """
+    reconstruct = np.empty(0).__reduce__()[0]
+    scalar = np.float64(0).__reduce__()[0]
+    safe_globals = [
+        HistoryBuffer,
+        (_history_buffer_statistic, 'builtins.getattr'),
+        np.ndarray,
+        np.dtype,
+    ]
+    # A pickled dtype names only ``numpy.dtype``, but unpickling builds an
+    # instance of its class (``Float64DType``...), which must be allowed too.
+    safe_globals += sorted({type(np.dtype(c))
+                            for c in _NUMPY_DTYPE_CHARS},
+                           key=lambda cls: cls.__name__)
+    for module in _NUMPY_PICKLE_MODULES:
+        safe_globals += [(reconstruct, f'{module}._reconstruct'),
+                         (scalar, f'{module}.scalar')]
+    return safe_globals
+
+
+def _refusal_message(filename: str, error: pickle.UnpicklingError) -> str:
+    """Explain why the weights-only unpickler refused ``filename``."""
+    # torch re-raises the unpickler's error with advice to turn weights_only
+    # off; the original, without that advice, is the context.
+    cause = error.__context__
+    reason = (str(cause).split('. ')[0] if isinstance(
+        cause, pickle.UnpicklingError) else 'it holds a non-allowed object')
+    try:
+        refused = torch.serialization.get_unsafe_globals_in_checkpoint(
+            filename)
+    except (ValueError, pickle.UnpicklingError):
+        # Only zip checkpoints (torch >= 1.6) can be scanned for globals.
+        refused = []
+    listed = (f' Globals outside the allow-list: {", ".join(refused)}.'
+              if refused else '')
+    return (f'Refused to load checkpoint {filename}: {reason}.{listed} The '
+            'file may be malicious (unpickling can run code), so nothing '
+            'outside the allow-list was run. Only tensors, plain containers '
+            'and the mmengine/numpy types listed in mmseg_wsss.compat are '
+            'loaded.')
+
+
+def load_checkpoint_safely(filename: str, map_location='cpu'):
+    """Load a checkpoint with ``weights_only=True``, whatever the environment.
+
+    Args:
+        filename (str): Path of a file written by ``torch.save``; ``~`` is
+            expanded.
+        map_location (str | torch.device | Callable | dict): Where to put
+            the tensors, as in ``torch.load``. Defaults to 'cpu'.
+
+    Returns:
+        Any: The checkpoint, usually a dict with ``state_dict`` and ``meta``.
+
+    Raises:
+        FileNotFoundError: If ``filename`` is no file.
+        UnsafeCheckpointError: If the file needs a global outside the
+            allow-list (see :func:`allow_mmengine_checkpoints`).
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint {filename} does not exist.')
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UnsafeCheckpointError(_refusal_message(filename,
+                                                     error)) from None
+
+
+def load_from_local_safely(filename: str, map_location=None):
+    """mmengine's loader for local paths, via :func:`load_checkpoint_safely`.
+
+    The ``load_from_<backend>`` name follows mmengine, whose log line prints
+    the part after ``load_from_``.
+
+    Args:
+        filename (str): Path of the checkpoint.
+        map_location (str | torch.device | Callable | dict, optional): As in
+            ``torch.load``. Defaults to None.
+
+    Returns:
+        Any: The checkpoint.
+    """
+    return load_checkpoint_safely(filename, map_location)
+
+
+def load_url_safely(url: str,
+                    model_dir: str = None,
+                    map_location=None,
+                    progress: bool = True):
+    """Download a checkpoint once, then load it weights-only.
+
+    Replaces ``torch.hub.load_state_dict_from_url`` (which unpickles with
+    ``weights_only=False``) inside mmengine; it uses the same cache file,
+    ``<model_dir>/<file name in the URL>``.
+
+    Args:
+        url (str): URL of the checkpoint.
+        model_dir (str, optional): Cache directory. Defaults to None, i.e.
+            ``<torch.hub.get_dir()>/checkpoints``.
+        map_location (str | torch.device | Callable | dict, optional): As in
+            ``torch.load``. Defaults to None.
+        progress (bool): Show a download progress bar. Defaults to True.
+
+    Returns:
+        Any: The checkpoint.
+    """
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    cached_file = osp.join(model_dir, osp.basename(urlparse(url).path))
+    if not osp.isfile(cached_file):
+        torch.hub.download_url_to_file(url, cached_file, progress=progress)
+    return load_checkpoint_safely(cached_file, map_location)
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Load mmengine checkpoints weights-only; refuse anything that runs code.
+
+    Allow-lists ``HistoryBuffer``, numpy arrays, dtypes and scalars, and a
+    ``getattr`` that resolves only ``HistoryBuffer.{min,max,current,mean}``;
+    pickles ``HistoryBuffer`` without those functions from now on; routes
+    mmengine's local and URL checkpoint loading (``load_from``, ``resume``,
+    ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) through
+    :func:`load_checkpoint_safely`. Calling it again changes nothing.
+    """
+    torch.serialization.add_safe_globals(_mmengine_safe_globals())
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_safely, force=True)
+    # ``load_from_http``, which the open-mmlab://, torchvision:// and mmcls://
+    # loaders call directly, looks ``load_url`` up in its module.
+    mmengine_checkpoint.load_url = load_url_safely

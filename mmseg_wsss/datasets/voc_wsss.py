@@ -456,6 +456,15 @@ class WeakVOCDataset(BaseSegDataset):
                         name + self.seg_map_suffix)
         return path if fileio.exists(path, self.backend_args) else None
 
+    def _label_origin(self, source: str, name: str,
+                      seg_map_path: Optional[str]) -> str:
+        """Where the labels of an image come from: a file, or file[key]."""
+        if source == 'cls_labels':
+            return f'{self.cls_labels_file}[{name!r}]'
+        if source == 'xml':
+            return osp.join(self.xml_dir, name + '.xml')
+        return seg_map_path
+
     def _image_labels(self, source: str, names: List[str],
                       seg_map_paths: List[Optional[str]]) -> List[np.ndarray]:
         """The label vector of each image, read from ``source``."""
@@ -469,8 +478,9 @@ class WeakVOCDataset(BaseSegDataset):
             return [table[n] for n in names]
         if source == 'xml':
             return [
-                labels_from_xml(osp.join(self.xml_dir, n + '.xml'),
-                                self.backend_args) for n in names
+                labels_from_xml(
+                    self._label_origin(source, n, None), self.backend_args)
+                for n in names
             ]
         if not self._has_seg_dir:
             found = ('' if self.label_source == 'mask' else
@@ -515,7 +525,8 @@ class WeakVOCDataset(BaseSegDataset):
         for name, img_path, seg_map_path, labels in zip(
                 names, img_paths, seg_map_paths, all_labels):
             if not labels.any():
-                unlabeled.append(name)
+                unlabeled.append(
+                    self._label_origin(source, name, seg_map_path))
                 continue
             data_list.append(
                 dict(
@@ -527,7 +538,7 @@ class WeakVOCDataset(BaseSegDataset):
                     seg_fields=[]))
         if unlabeled:
             msg = (f'{len(unlabeled)} images of {self.ann_file} have no '
-                   f'foreground label in their {source} source: '
+                   f'foreground label (no class in the {source} source) in '
                    f'{_show_names(unlabeled)}')
             if not self.skip_unlabeled:
                 raise ValueError(msg)

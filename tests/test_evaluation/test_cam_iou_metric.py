@@ -4,10 +4,10 @@ import torch
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
+
 from mmseg_wsss.evaluation import CAMIoUMetric
 from mmseg_wsss.evaluation.metrics import parse_bg_thrs
 

@@ -8,11 +8,10 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
-from prettytable import PrettyTable
-from torch import Tensor
-
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
+from prettytable import PrettyTable
+from torch import Tensor
 
 DEFAULT_BG_THRS = dict(start=0.05, stop=0.60, step=0.05)
 
@@ -208,14 +207,15 @@ class CAMIoUMetric(BaseMetric):
             mIoU=percent(mious[best]),
             best_bg_thr=self.bg_thrs[best],
             aAcc=percent(best_metrics['aAcc']))
+        class_iou = [percent(v) for v in best_metrics['IoU']]
+        metrics.update(
+            {f'IoU.{name}': iou
+             for name, iou in zip(class_names, class_iou)})
         class_table = PrettyTable()
         class_table.add_column('Class', list(class_names))
-        for key in ('IoU', 'Acc'):
-            class_table.add_column(key, [percent(v) for v in best_metrics[key]])
-        metrics.update({
-            f'IoU.{name}': percent(iou)
-            for name, iou in zip(class_names, best_metrics['IoU'])
-        })
+        class_table.add_column('IoU', class_iou)
+        class_table.add_column('Acc',
+                               [percent(v) for v in best_metrics['Acc']])
         curve_table = PrettyTable()
         curve_table.add_column('bg_thr', self.bg_thrs)
         curve_table.add_column('mIoU', [percent(m) for m in mious])

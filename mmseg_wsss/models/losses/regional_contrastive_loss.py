@@ -120,11 +120,13 @@ class PrototypeMemory(nn.Module):
             protos (Tensor): Prototypes, shape (N, C + 1, D).
             valid (Tensor): Bool validity, shape (N, C + 1).
         """
-        if protos.shape[1:] != self.bank.shape[::2]:
+        if protos.shape[1:] != self.bank.shape[::2] or \
+                valid.shape != protos.shape[:2]:
             raise ValueError(
                 'PrototypeMemory.update needs protos of shape (N, '
-                f'{self.bank.shape[0]}, {self.bank.shape[2]}), got '
-                f'{tuple(protos.shape)}')
+                f'{self.bank.shape[0]}, {self.bank.shape[2]}) and valid of '
+                f'shape (N, {self.bank.shape[0]}), got protos '
+                f'{tuple(protos.shape)} and valid {tuple(valid.shape)}')
         protos = protos.detach().to(self.bank.dtype)
         for img_protos, img_valid in zip(protos, valid):
             cls = img_valid.nonzero().squeeze(1)
@@ -170,20 +172,18 @@ def leave_one_out_prototypes(
         others = 1 - torch.eye(num_imgs, dtype=dtype, device=protos.device)
         # weight[i, j, k]: whether P[j, k] counts for image i.
         weight = others[:, :, None] * valid[None].to(dtype)
+        # Weighted sums, not total minus own, so that a class no other image
+        # has is exactly zero instead of float residue normalised to noise.
         sums = torch.einsum('ijk,jkd->ikd', weight, protos)
-        counts = weight.sum(dim=1)
         if memory is not None:
             if memory.bank.shape[::2] != protos.shape[1:]:
                 raise ValueError(
                     'leave_one_out_prototypes: memory holds prototypes of '
                     f'shape ({memory.bank.shape[0]}, {memory.bank.shape[2]}) '
                     f'per image, protos have {tuple(protos.shape[1:])}')
-            filled = memory.filled.to(dtype)
-            sums = sums + torch.einsum('kq,kqd->kd', filled,
+            sums = sums + torch.einsum('kq,kqd->kd',
+                                       memory.filled.to(dtype),
                                        memory.bank.to(dtype))[None]
-            counts = counts + filled.sum(dim=1)[None]
-        # Zero rather than normalise float residue where nothing counted.
-        sums = sums * (counts > 0)[:, :, None].to(dtype)
         return F.normalize(sums, dim=2)
 
 

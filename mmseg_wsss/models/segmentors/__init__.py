@@ -1,4 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .cam_segmentor import CAMSegmentor
+from .dual_cam_segmentor import DualCAMSegmentor
 
-__all__ = ['CAMSegmentor']
+__all__ = ['CAMSegmentor', 'DualCAMSegmentor']

@@ -126,16 +126,20 @@ class CAMSegmentor(BaseSegmentor):
                                  'with img_labels')
             return stack_img_labels(data_samples,
                                     self.num_classes).to(inputs.device)
-        scores = self.cam_head.cam_logits(self.encode_decode(inputs, None))
+        scores = self.cam_head.cam_logits(self.inference_cams(inputs))
         return (scores.sigmoid() > self.test_cfg.cls_thr).float()
 
     def predict_cams(self, inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
         """Normalised multi-scale (+ flip) CAMs (N, C, H, W) of a batch."""
         labels = self._predict_labels(inputs, data_samples)
-        cams = multiscale_cams(lambda x: self.forward_cams(x)[0], inputs,
+        cams = multiscale_cams(self.inference_cams, inputs,
                                self.test_cfg.scales, self.test_cfg.flip)
         return normalize_cams(cams, labels)
+
+    def inference_cams(self, inputs: Tensor) -> Tensor:
+        """Raw CAMs (N, C, h, w) of the network used by ``predict()``."""
+        return self.forward_cams(inputs)[0]
 
     def predict(self,
                 inputs: Tensor,

@@ -1,0 +1,62 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from mmseg.registry import HOOKS
+
+
+@HOOKS.register_module()
+class SupportNetEMAHook(Hook):
+    """Keep :class:`DualCAMSegmentor`'s SupportNet an EMA of MainNet.
+
+    ``before_train``: when SupportNet has never been updated (a fresh start,
+    possibly after ``load_from`` of a baseline CAM checkpoint), copy MainNet
+    into it, so both networks start from the same weights; after ``resume``
+    SupportNet comes from the checkpoint and is left alone. Also checks that
+    leave-one-out prototypes get >= 2 images per device.
+
+    ``after_train_iter``: one EMA step after every optimizer step (with
+    gradient accumulation, only on the iterations that stepped).
+
+    The model is unwrapped from DDP (``is_model_wrapper``); every rank runs
+    the same update on the same synchronised MainNet, so SupportNet stays
+    identical across ranks.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    @staticmethod
+    def _model(runner: Runner):
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        if not hasattr(model, 'update_support'):
+            raise TypeError(
+                'SupportNetEMAHook needs a model with a SupportNet '
+                f'(DualCAMSegmentor), got {type(model).__name__}')
+        return model
+
+    def before_train(self, runner: Runner) -> None:
+        """Synchronise SupportNet on a fresh start; check the batch size."""
+        model = self._model(runner)
+        batch_size = runner.train_dataloader.batch_size
+        if model.uses_leave_one_out and batch_size is not None \
+                and batch_size < 2:
+            raise ValueError(
+                'DualCAMSegmentor with RCM uses leave-one-out prototypes, '
+                'which need train_dataloader.batch_size >= 2 images per '
+                f'device, got {batch_size}')
+        if int(model.support.steps) == 0:
+            model.update_support()
+
+    def after_train_iter(self,
+                         runner: Runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        """EMA step when the optimizer stepped in this iteration."""
+        if runner.optim_wrapper.should_update():
+            self._model(runner).update_support()
