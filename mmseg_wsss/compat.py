@@ -24,15 +24,18 @@ allow-lists exactly those types and never turns ``weights_only`` off:
   need ``builtins.getattr``. The real ``getattr`` would let a crafted file
   reach any attribute of any allowed object; here ``builtins.getattr``
   resolves to a stand-in that returns those four functions and nothing else.
-- Buffers pickled after the call (a ``copyreg`` reducer) leave the functions
-  out; ``HistoryBuffer.__setstate__`` restores them, so our checkpoints need
-  no ``getattr`` at all.
+- Stock ``HistoryBuffer.__setstate__`` merges those pickled functions into
+  the class-level dict every buffer shares; a crafted file could swap one
+  for another allowed callable. Unpickled buffers drop them instead (the
+  defaults are set again), and buffers pickled after the call (a ``copyreg``
+  reducer) leave them out, so our checkpoints need no ``getattr`` at all.
 - mmengine fetches URL checkpoints (``http(s)://``, ``open-mmlab://``,
-  ``torchvision://``, ``mmcls://``) with ``torch.hub.load_state_dict_from_url``,
-  whose ``weights_only`` still defaults to False, and reads local files with
-  torch's default, which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` turns off. Both
-  go through :func:`load_checkpoint_safely` instead, which also explains a
-  refusal without suggesting to trust the file.
+  ``torchvision://``, ``mmcls://``) with
+  ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` still
+  defaults to False, and reads local files with torch's default, which
+  ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` turns off. Both go through
+  :func:`load_checkpoint_safely` instead, which also explains a refusal
+  without suggesting to trust the file.
 """
 import copyreg
 import importlib.util
@@ -107,7 +110,8 @@ def patch_mmcv_ops() -> bool:
     point_sample_mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(point_sample_mod)
 
-    ops = _LiteOpsModule('mmcv.ops', 'mmcv-lite stand-in (see mmseg_wsss.compat)')
+    ops = _LiteOpsModule('mmcv.ops',
+                         'mmcv-lite stand-in (see mmseg_wsss.compat)')
     ops.point_sample = point_sample_mod.point_sample
     ops.bilinear_grid_sample = point_sample_mod.bilinear_grid_sample
     sys.modules['mmcv.ops.point_sample'] = point_sample_mod
@@ -127,7 +131,27 @@ _NUMPY_DTYPE_CHARS = '?bBhHiIlLqQefdgFDGSU'
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint needs a global outside the allow-list, so was not loaded."""
+    """A checkpoint needs globals outside the allow-list; it was not loaded."""
+
+
+class _UnpickledHistoryBuffer(HistoryBuffer):
+    """What a checkpoint's ``HistoryBuffer`` global resolves to.
+
+    Stock ``HistoryBuffer.__setstate__`` merges the pickled statistics into
+    the class-level ``_statistics_methods`` that every buffer in the process
+    shares, so a crafted checkpoint could swap ``mean`` for another allowed
+    callable. The defaults are set again anyway and custom statistics
+    register when their module is imported, so the pickled ones are dropped;
+    the object then becomes a plain ``HistoryBuffer``.
+    """
+
+    def __setstate__(self, state: dict) -> None:
+        state = {
+            key: value
+            for key, value in state.items() if key != 'statistics_methods'
+        }
+        super().__setstate__(state)
+        self.__class__ = HistoryBuffer
 
 
 def _history_buffer_statistic(obj, name: str):
@@ -138,24 +162,26 @@ def _history_buffer_statistic(obj, name: str):
         name (str): The attribute name.
 
     Returns:
-        Callable: ``HistoryBuffer.<name>`` for the four default statistics.
+        Callable: ``HistoryBuffer.<name>`` for the four default statistics
+        (which :class:`_UnpickledHistoryBuffer` then drops).
 
     Raises:
         pickle.UnpicklingError: For any other object or name.
     """
-    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+    is_buffer = obj is _UnpickledHistoryBuffer
+    if is_buffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(HistoryBuffer, name)
+    target = 'HistoryBuffer' if is_buffer else repr(obj)
     raise pickle.UnpicklingError(
-        f'getattr({obj!r}, {name!r}) is refused: checkpoints may only look '
+        f'getattr({target}, {name!r}) is refused: checkpoints may only look '
         f'up HistoryBuffer.{{{",".join(_HISTORY_BUFFER_STATISTICS)}}}')
 
 
 def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:
     """Pickle a ``HistoryBuffer`` without its statistics functions.
 
-    The functions are class-level and ``HistoryBuffer.__setstate__`` sets the
-    defaults again, so leaving them out loses nothing and keeps ``getattr``
-    out of the pickle.
+    Unpickling sets the (class-level) functions again, so leaving them out
+    loses nothing and keeps ``getattr`` out of the pickle.
     """
     state = {
         key: value
@@ -175,7 +201,8 @@ def _mmengine_safe_globals() -> list:
     reconstruct = np.empty(0).__reduce__()[0]
     scalar = np.float64(0).__reduce__()[0]
     safe_globals = [
-        HistoryBuffer,
+        (_UnpickledHistoryBuffer,
+         f'{HistoryBuffer.__module__}.{HistoryBuffer.__qualname__}'),
         (_history_buffer_statistic, 'builtins.getattr'),
         np.ndarray,
         np.dtype,
@@ -196,7 +223,7 @@ def _refusal_message(filename: str, error: pickle.UnpicklingError) -> str:
     # torch re-raises the unpickler's error with advice to turn weights_only
     # off; the original, without that advice, is the context.
     cause = error.__context__
-    reason = (str(cause).split('. ')[0] if isinstance(
+    reason = (str(cause).split('. ')[0].rstrip('.') if isinstance(
         cause, pickle.UnpicklingError) else 'it holds a non-allowed object')
     try:
         refused = torch.serialization.get_unsafe_globals_in_checkpoint(
@@ -278,6 +305,10 @@ def load_url_safely(url: str,
 
     Returns:
         Any: The checkpoint.
+
+    Raises:
+        UnsafeCheckpointError: If the file needs a global outside the
+            allow-list; the message names the URL and the cached file.
     """
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
@@ -285,15 +316,20 @@ def load_url_safely(url: str,
     cached_file = osp.join(model_dir, osp.basename(urlparse(url).path))
     if not osp.isfile(cached_file):
         torch.hub.download_url_to_file(url, cached_file, progress=progress)
-    return load_checkpoint_safely(cached_file, map_location)
+    try:
+        return load_checkpoint_safely(cached_file, map_location)
+    except UnsafeCheckpointError as error:
+        raise UnsafeCheckpointError(
+            f'{error} It was downloaded from {url}.') from None
 
 
 def allow_mmengine_checkpoints() -> None:
     """Load mmengine checkpoints weights-only; refuse anything that runs code.
 
-    Allow-lists ``HistoryBuffer``, numpy arrays, dtypes and scalars, and a
-    ``getattr`` that resolves only ``HistoryBuffer.{min,max,current,mean}``;
-    pickles ``HistoryBuffer`` without those functions from now on; routes
+    Allow-lists ``HistoryBuffer`` (ignoring the statistics functions a
+    pickle carries), numpy arrays, dtypes and scalars, and a ``getattr`` that
+    resolves only ``HistoryBuffer.{min,max,current,mean}``; pickles
+    ``HistoryBuffer`` without those functions from now on; routes
     mmengine's local and URL checkpoint loading (``load_from``, ``resume``,
     ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) through
     :func:`load_checkpoint_safely`. Calling it again changes nothing.

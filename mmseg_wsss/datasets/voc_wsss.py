@@ -8,6 +8,7 @@ Image-level labels come from one of three sources:
 - ``xml``: the ``<object>`` names in the VOC XML annotations;
 - ``mask``: the classes present in the ground-truth segmentation masks.
 """
+import copy
 import io
 import os.path as osp
 import pickle
@@ -18,10 +19,9 @@ from typing import Dict, List, Optional, Sequence
 
 import mmengine.fileio as fileio
 import numpy as np
-from PIL import Image
-
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
+from PIL import Image
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
 # Foreground classes only; their index in the label vector is the mask index
@@ -51,18 +51,18 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     reconstructors keeps a crafted file from running code.
     """
 
+    # numpy 2 pickles these under ``numpy._core``, numpy 1 under
+    # ``numpy.core``; they are taken from ``__reduce__`` so that no private
+    # module has to be imported.
+    _reconstruct = np.zeros(1).__reduce__()[0]
+    _scalar = np.float32(0).__reduce__()[0]
     _ALLOWED = {
         ('numpy', 'ndarray'): np.ndarray,
         ('numpy', 'dtype'): np.dtype,
-        # numpy 2 pickles under ``numpy._core``, numpy 1 under
-        # ``numpy.core``; take the functions from ``__reduce__`` so that
-        # no private module has to be imported.
-        ('numpy._core.multiarray', '_reconstruct'):
-        np.zeros(1).__reduce__()[0],
-        ('numpy.core.multiarray', '_reconstruct'):
-        np.zeros(1).__reduce__()[0],
-        ('numpy._core.multiarray', 'scalar'): np.float32(0).__reduce__()[0],
-        ('numpy.core.multiarray', 'scalar'): np.float32(0).__reduce__()[0],
+        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy._core.multiarray', 'scalar'): _scalar,
+        ('numpy.core.multiarray', 'scalar'): _scalar,
     }
 
     def find_class(self, module: str, name: str):
@@ -100,8 +100,8 @@ def _load_npy_dict(data: bytes, path: str) -> dict:
         obj = obj.item()
     if not isinstance(obj, dict):
         raise ValueError(
-            f'{path} holds a {type(obj).__name__}, not a dict of image name '
-            f'-> {NUM_FG_CLASSES} class labels')
+            f'{path} holds an object of type {type(obj).__name__}, not a '
+            f'dict of image name -> {NUM_FG_CLASSES} class labels')
     return obj
 
 
@@ -135,9 +135,9 @@ def _key_to_name(key, path: str) -> str:
         'names (str) or IRN integer names')
 
 
-def load_cls_labels(path: str,
-                    backend_args: Optional[dict] = None
-                    ) -> Dict[str, np.ndarray]:
+def load_cls_labels(
+        path: str,
+        backend_args: Optional[dict] = None) -> Dict[str, np.ndarray]:
     """Load a class label file: image name -> multi-hot label vector.
 
     Two formats are read:
@@ -185,8 +185,7 @@ def load_cls_labels(path: str,
                 f'{path}: key {key!r} has shape {vec.shape}, expected '
                 f'({NUM_FG_CLASSES},) (foreground VOC classes, no '
                 'background)')
-        if not (np.isfinite(vec).all() and vec.min() >= 0
-                and vec.max() <= 1):
+        if not (np.isfinite(vec).all() and vec.min() >= 0 and vec.max() <= 1):
             raise ValueError(
                 f'{path}: key {key!r} has values outside [0, 1]: {vec}')
         if name in labels:
@@ -365,9 +364,7 @@ class WeakVOCDataset(BaseSegDataset):
             may not change the classes: the label vectors are fixed to
             VOC's 20 foreground classes.
     """
-    METAINFO = dict(
-        classes=VOC_CLASSES,
-        palette=[list(c) for c in PascalVOCDataset.METAINFO['palette']])
+    METAINFO = copy.deepcopy(PascalVOCDataset.METAINFO)
 
     def __init__(self,
                  ann_file: str,
@@ -397,7 +394,7 @@ class WeakVOCDataset(BaseSegDataset):
         self.xml_dir = self._under_root(data_root, xml_dir)
         data_prefix = dict(data_prefix)
         # BaseDataset only accepts string prefixes, so "no masks" is kept
-        # out of data_prefix and restored after the paths are joined.
+        # out of data_prefix and remembered here.
         self._has_seg_dir = data_prefix.get('seg_map_path') is not None
         if not self._has_seg_dir:
             data_prefix.pop('seg_map_path', None)

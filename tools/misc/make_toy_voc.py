@@ -72,7 +72,8 @@ def _background(rng: np.random.Generator, h: int, w: int) -> Image.Image:
         x0, x1 = rng.integers(-w // 2, w + w // 2, size=2)
         y0, y1 = rng.integers(-h // 2, h + h // 2, size=2)
         colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-        draw.line([(x0, y0), (x1, y1)], fill=colour,
+        draw.line([(x0, y0), (x1, y1)],
+                  fill=colour,
                   width=int(rng.integers(2, 7)))
     for _ in range(rng.integers(2, 7)):
         cx, cy = rng.integers(0, w), rng.integers(0, h)
@@ -82,8 +83,8 @@ def _background(rng: np.random.Generator, h: int, w: int) -> Image.Image:
     return img
 
 
-def _shape_mask(shape: str, box: tuple, rng: np.random.Generator,
-                h: int, w: int) -> np.ndarray:
+def _shape_mask(shape: str, box: tuple, rng: np.random.Generator, h: int,
+                w: int) -> np.ndarray:
     """A boolean (h, w) mask of one shape drawn inside ``box``."""
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -94,7 +95,8 @@ def _shape_mask(shape: str, box: tuple, rng: np.random.Generator,
         start = rng.uniform(0, 2 * np.pi)
         angles = start + np.array([0, 2, 4]) * np.pi / 3
         draw.polygon([(cx + rx * np.cos(a), cy + ry * np.sin(a))
-                      for a in angles], fill=1)
+                      for a in angles],
+                     fill=1)
     elif shape == 'rectangle':
         draw.rectangle([x0, cy - ry * 0.6, x1, cy + ry * 0.6], fill=1)
     elif shape == 'ellipse':
@@ -110,8 +112,7 @@ def _shape_mask(shape: str, box: tuple, rng: np.random.Generator,
 def _texture(kind: str, colour: tuple, rng: np.random.Generator, h: int,
              w: int) -> np.ndarray:
     """An (h, w, 3) float texture of a class colour with jitter."""
-    colour = np.clip(np.array(colour) + rng.integers(-25, 26, size=3), 0,
-                     255)
+    colour = np.clip(np.array(colour) + rng.integers(-25, 26, size=3), 0, 255)
     tex = np.broadcast_to(colour, (h, w, 3)).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w]
     if kind == 'stripes':
@@ -160,8 +161,7 @@ def _draw_sample(rng: np.random.Generator, min_size: int, max_size: int):
     num_classes = 1 if rng.random() < 0.7 else 2
     chosen = rng.choice(len(TOY_CLASSES), num_classes, replace=False)
     num_objects = int(rng.integers(num_classes, 4))
-    kinds = list(chosen) + list(
-        rng.choice(chosen, num_objects - num_classes))
+    kinds = list(chosen) + list(rng.choice(chosen, num_objects - num_classes))
     boxes, drawn = [], []
     for kind in kinds:
         name, shape, colour, texture = TOY_CLASSES[kind]
@@ -305,8 +305,7 @@ def make_toy_voc(out_dir: str,
             mask.save(osp.join(out_dir, 'SegmentationClass', f'{name}.png'))
         with open(osp.join(out_dir, 'Annotations', f'{name}.xml'), 'wb') as f:
             f.write(
-                _xml_bytes(name, img.shape, objects, name
-                           in with_class_masks))
+                _xml_bytes(name, img.shape, objects, name in with_class_masks))
         vec = np.zeros(len(VOC_CLASSES) - 1, dtype=np.float32)
         for cls_name, _, _ in objects:
             vec[VOC_CLASSES.index(cls_name) - 1] = 1

@@ -2,7 +2,6 @@
 """Packing of image-level labels into :class:`SegDataSample`."""
 import numpy as np
 import torch
-
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 

@@ -112,6 +112,11 @@ class PrototypeMemory(nn.Module):
         self.register_buffer(
             'ptr', torch.zeros(num_classes + 1, dtype=torch.long))
 
+    def extra_repr(self) -> str:
+        """Extra repr."""
+        num_slots, size, dim = self.bank.shape
+        return f'num_classes={num_slots - 1}, dim={dim}, size={size}'
+
     @torch.no_grad()
     def update(self, protos: Tensor, valid: Tensor) -> None:
         """Push the valid prototypes of a batch, in image order.

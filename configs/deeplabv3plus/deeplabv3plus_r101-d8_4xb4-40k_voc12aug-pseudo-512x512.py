@@ -1,0 +1,20 @@
+# Second stage: mmseg's own DeepLabV3+ R101 recipe, trained on the pseudo
+# masks of VOC train_aug (tools/make_pseudo_labels.py) and evaluated on val
+# with mmseg's IoUMetric. Point it at the pseudo labels with one value:
+#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
+_base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py'
+custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)
+
+data_root = 'data/VOCdevkit/VOC2012'
+# ImageNet weights are the user's to provide (no download at run time).
+model = dict(pretrained='data/pretrained/resnet101_v1c.pth')
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='PascalVOCDataset',
+        data_root=data_root,
+        data_prefix=dict(
+            img_path='JPEGImages',
+            seg_map_path='../../../work_dirs/pseudo_labels'),
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        pipeline={{_base_.train_pipeline}}))

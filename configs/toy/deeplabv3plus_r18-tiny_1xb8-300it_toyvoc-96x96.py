@@ -1,0 +1,71 @@
+# Second stage on the toy data set: the VOC recipe's DeepLabV3+ with a
+# CPU-sized ResNet-18 (1/4 width, BN instead of SyncBN, no pretraining),
+# trained on toy pseudo masks and evaluated on toy val.
+_base_ = '../deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-pseudo-512x512.py'  # noqa: E501
+data_root = 'data/toy_voc'
+crop_size = (96, 96)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=128,
+        channels=32,
+        c1_in_channels=16,
+        c1_channels=8,
+        dilations=(1, 2, 3, 4),
+        norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=64, channels=16, norm_cfg=norm_cfg))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(128, 128),
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        data_prefix=dict(seg_map_path='pseudo_labels'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# A few hundred iterations on 2 CPU cores; seeded, gloo for DDP.
+max_iters = 300
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,376 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Pseudo-label export: CAMs of a trained network -> palette PNG masks.
+
+One PNG per image, named as the image, written atomically (temporary file in
+the same directory, ``fsync``, ``os.replace``), so an interrupted export
+leaves complete PNGs only and a rerun continues where it stopped. Ranks
+share the work by index (rank ``r`` takes images ``r::world_size``) and never
+write the same file.
+"""
+import contextlib
+import copy
+import io
+import os
+import os.path as osp
+import time
+from typing import Dict, List, Optional, Sequence
+
+import mmcv
+import mmengine.fileio as fileio
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import BaseDataset, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
+from PIL import Image
+from torch import nn
+
+from mmseg.datasets import PascalVOCDataset
+from mmseg.registry import DATASETS
+from mmseg.structures import SegDataSample
+from mmseg_wsss.models.utils import region_mask
+from mmseg_wsss.postprocessing import DenseCRF
+
+IGNORE_INDEX = 255
+# VOC's colour of the ignored boundary band (entry 255 of its palette).
+IGNORE_COLOUR = (224, 224, 192)
+SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
+# Suffix of the temporary files; a leading dot hides them from globs.
+TEMP_SUFFIX = '.part'
+
+
+def voc_palette(palette: Optional[Sequence[Sequence[int]]] = None
+                ) -> List[int]:
+    """A 256-entry 'P' mode palette: class colours, VOC's 255 colour.
+
+    Args:
+        palette (Sequence[Sequence[int]], optional): RGB colour of each
+            class index. Defaults to None, meaning mmseg's VOC palette.
+
+    Returns:
+        list[int]: 768 values, the flattened (256, 3) RGB table.
+    """
+    if palette is None:
+        palette = PascalVOCDataset.METAINFO['palette']
+    table = np.zeros((256, 3), dtype=np.uint8)
+    table[:len(palette)] = np.asarray(palette, dtype=np.uint8)
+    table[IGNORE_INDEX] = IGNORE_COLOUR
+    return table.flatten().tolist()
+
+
+def encode_palette_png(label: np.ndarray, palette: List[int]) -> bytes:
+    """Encode a label map as a 'P' mode PNG.
+
+    Args:
+        label (np.ndarray): Class indices in [0, 255], shape (H, W).
+        palette (list[int]): 768 palette values, see :func:`voc_palette`.
+
+    Returns:
+        bytes: The PNG file content.
+    """
+    img = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8))
+    # putpalette turns the 'L' image into a 'P' image
+    img.putpalette(palette)
+    buf = io.BytesIO()
+    img.save(buf, format='PNG')
+    return buf.getvalue()
+
+
+def temp_path(path: str) -> str:
+    """The temporary file that :func:`atomic_write` uses for ``path``.
+
+    It is fixed per target, so a rerun overwrites what a killed run left.
+    """
+    return osp.join(
+        osp.dirname(path), '.' + osp.basename(path) + TEMP_SUFFIX)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is never partial.
+
+    The bytes go to a temporary file in the same directory, are flushed to
+    disk, then renamed over ``path`` (atomic on POSIX and Windows).
+
+    Args:
+        path (str): Target file.
+        data (bytes): File content.
+    """
+    tmp = temp_path(path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def build_infer_dataset(cfg: Config,
+                        split: str = 'train_aug',
+                        seg_map_dir: Optional[str] = None) -> BaseDataset:
+    """The dataset of ``train_dataloader`` on another split, for inference.
+
+    ``ann_file`` becomes ``ImageSets/Segmentation/{split}.txt`` and the
+    pipeline the config's ``infer_pipeline`` (no augmentation, no masks).
+
+    Args:
+        cfg (Config): A mmseg-wsss config.
+        split (str): Split name. Defaults to 'train_aug'.
+        seg_map_dir (str, optional): Mask folder under ``data_root``, so
+            that each data info has its ``seg_map_path``. Defaults to None
+            (no masks).
+
+    Returns:
+        BaseDataset: The dataset, in split order.
+
+    Raises:
+        KeyError: The config has no ``infer_pipeline`` or no dataset with an
+            ``ann_file`` in ``train_dataloader``.
+    """
+    where = cfg.filename or 'the config'
+    if 'infer_pipeline' not in cfg:
+        raise KeyError(f'{where} has no key infer_pipeline (the pipeline '
+                       'used to export pseudo labels)')
+    ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    # dataset wrappers (RepeatDataset, ...) keep the real one in `dataset`
+    while 'ann_file' not in ds_cfg and 'dataset' in ds_cfg:
+        ds_cfg = ds_cfg.dataset
+    if 'ann_file' not in ds_cfg:
+        raise KeyError(f'{where}: train_dataloader.dataset has no ann_file')
+    ds_cfg.update(
+        ann_file=SPLIT_FILE.format(split=split),
+        pipeline=copy.deepcopy(cfg.infer_pipeline),
+        data_prefix=dict(
+            ds_cfg.get('data_prefix', {}), seg_map_path=seg_map_dir),
+        test_mode=True)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return DATASETS.build(ds_cfg)
+
+
+@contextlib.contextmanager
+def _test_cfg_overrides(model: nn.Module, **overrides):
+    """Set keys of ``model.test_cfg`` for the duration of a block."""
+    old = {key: model.test_cfg.get(key) for key in overrides}
+    model.test_cfg.update(overrides)
+    try:
+        yield
+    finally:
+        model.test_cfg.update(old)
+
+
+def predict_image(model: nn.Module,
+                  data: dict,
+                  bg_thr: Optional[float] = None) -> SegDataSample:
+    """CAM prediction of one dataset item, masked by its image labels.
+
+    Runs ``model.test_step`` with ``test_cfg.labels='gt'`` and without CRF,
+    so ``seg_logits`` holds ``[bg_thr, CAMs]`` at the image's own size.
+
+    Args:
+        model (nn.Module): A CAM segmentor in eval mode.
+        data (dict): A dataset item (``inputs``, ``data_samples``) whose
+            sample has ``img_labels``.
+        bg_thr (float, optional): Background threshold. Defaults to None,
+            meaning ``model.test_cfg.bg_thr``.
+
+    Returns:
+        SegDataSample: With ``seg_logits`` (C+1, H, W) and ``pred_sem_seg``
+        (1, H, W).
+    """
+    overrides = dict(labels='gt', crf=None)
+    if bg_thr is not None:
+        overrides['bg_thr'] = bg_thr
+    with _test_cfg_overrides(model, **overrides), torch.no_grad():
+        return model.test_step(pseudo_collate([data]))[0]
+
+
+def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3)."""
+    return mmcv.imfrombytes(
+        fileio.get(path, backend_args=backend_args), channel_order='rgb')
+
+
+def pseudo_label_from_sample(sample: SegDataSample,
+                             bg_thr: float,
+                             crf: Optional[DenseCRF] = None,
+                             img: Optional[np.ndarray] = None,
+                             ignore_band: Optional[float] = None
+                             ) -> np.ndarray:
+    """Turn a CAM prediction into a pseudo label map.
+
+    Without CRF the label is ``pred_sem_seg`` (argmax of ``[bg_thr, CAMs]``,
+    ties to background); with CRF it is the argmax of the CRF probabilities.
+    ``ignore_band`` then marks pixels whose top CAM score lies in
+    ``[bg_thr - ignore_band, bg_thr + ignore_band)`` as 255: those are the
+    pixels the threshold decides on least evidence.
+
+    Args:
+        sample (SegDataSample): Output of :func:`predict_image`.
+        bg_thr (float): Background threshold the prediction used.
+        crf (DenseCRF, optional): Dense CRF to refine with. Defaults to None.
+        img (np.ndarray, optional): RGB uint8 image (H, W, 3); needed with
+            ``crf``. Defaults to None.
+        ignore_band (float, optional): Half width of the ignored band.
+            Defaults to None (no band).
+
+    Returns:
+        np.ndarray: uint8 label map (H, W): 0 background, 1..C classes, 255
+        ignored.
+    """
+    cams = sample.seg_logits.data[1:].float().cpu()
+    if crf is None:
+        label = sample.pred_sem_seg.data[0].cpu().numpy()
+    else:
+        if img is None or img.shape[:2] != cams.shape[1:]:
+            got = None if img is None else img.shape
+            raise ValueError(
+                f'{sample.img_path}: the CRF needs the RGB image of shape '
+                f'{tuple(cams.shape[1:])} + (3,), got {got}')
+        label = crf(img, cams.numpy()).argmax(0)
+    label = label.astype(np.uint8)
+    if ignore_band:
+        band = region_mask(cams[None], max(bg_thr - ignore_band, 0.0),
+                           min(bg_thr + ignore_band, 1.0), IGNORE_INDEX)[0]
+        label[(band == IGNORE_INDEX).numpy()] = IGNORE_INDEX
+    return label
+
+
+def _encode_cams(sample: SegDataSample) -> bytes:
+    """``.npz`` of the present classes' CAMs: ``cams`` and ``classes``."""
+    present = torch.nonzero(sample.img_labels > 0)[:, 0].cpu()
+    cams = sample.seg_logits.data[1:].cpu()[present]
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        cams=cams.numpy().astype(np.float16),
+        classes=(present + 1).numpy().astype(np.uint8))
+    return buf.getvalue()
+
+
+def _image_names(dataset: BaseDataset) -> List[str]:
+    """Output base names of the dataset's images, checked to be unique."""
+    names = [
+        osp.splitext(osp.basename(dataset.get_data_info(i)['img_path']))[0]
+        for i in range(len(dataset))
+    ]
+    seen, dups = set(), []
+    for name in names:
+        if name in seen:
+            dups.append(name)
+        seen.add(name)
+    if dups:
+        raise ValueError('images must have distinct file names to be '
+                         f'written to one folder; repeated: {dups[:5]}')
+    return names
+
+
+def _remove_stale_temp_files(folder: str, targets: set) -> None:
+    """Delete temporary files a killed run left for ``targets``."""
+    for fname in os.listdir(folder):
+        if fname.startswith('.') and fname.endswith(TEMP_SUFFIX):
+            target = fname[1:-len(TEMP_SUFFIX)]
+            if target in targets:
+                os.remove(osp.join(folder, fname))
+
+
+def make_pseudo_labels(model: nn.Module,
+                       dataset: BaseDataset,
+                       out_dir: str,
+                       crf: Optional[dict] = None,
+                       bg_thr: Optional[float] = None,
+                       ignore_band: Optional[float] = None,
+                       cam_dir: Optional[str] = None,
+                       overwrite: bool = False,
+                       rank: int = 0,
+                       world_size: int = 1) -> Dict[str, float]:
+    """Write one pseudo-label PNG per image of ``dataset``.
+
+    Per image: :func:`predict_image` (``model.test_cfg`` scales and flip,
+    the image's own labels) -> optional dense CRF -> optional ignore band
+    -> 'P' mode PNG in the dataset's palette (255 in VOC's boundary colour)
+    at the image's size, ``out_dir/{image name}.png``. Images whose outputs
+    all exist are skipped unless ``overwrite``.
+
+    Args:
+        model (nn.Module): A CAM segmentor (e.g. :class:`CAMSegmentor`) in
+            eval mode.
+        dataset (BaseDataset): Items with ``img_labels``, usually from
+            :func:`build_infer_dataset`.
+        out_dir (str): Output folder, created if missing.
+        crf (dict, optional): :class:`DenseCRF` parameters; ``{}`` means its
+            defaults, and ``bg_thr`` defaults to the threshold used.
+            Defaults to None (no CRF).
+        bg_thr (float, optional): Background threshold. Defaults to None,
+            meaning ``model.test_cfg.bg_thr``.
+        ignore_band (float, optional): Pixels whose top CAM score is within
+            this distance of ``bg_thr`` become 255, see
+            :func:`pseudo_label_from_sample`. Defaults to None.
+        cam_dir (str, optional): Also save the normalised CAMs of the
+            present classes there, as ``{image name}.npz`` with ``cams``
+            (K, H, W) float16 and ``classes`` (K,) uint8 mask indices.
+            Defaults to None.
+        overwrite (bool): Recompute images whose outputs exist.
+            Defaults to False.
+        rank (int): This process' shard. Defaults to 0.
+        world_size (int): Number of shards. Defaults to 1.
+
+    Returns:
+        dict: ``written`` and ``skipped`` image counts of this shard,
+        ``seconds`` and ``images_per_second`` (written images only).
+    """
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError('make_pseudo_labels needs 0 <= rank < world_size, '
+                         f'got rank={rank}, world_size={world_size}')
+    if model.training:
+        raise ValueError('make_pseudo_labels needs the model in eval mode '
+                         '(call model.eval())')
+    if ignore_band is not None and ignore_band < 0:
+        raise ValueError(f'ignore_band must be >= 0, got {ignore_band}')
+    thr = model.test_cfg.bg_thr if bg_thr is None else bg_thr
+    if not 0 <= thr <= 1:
+        raise ValueError(f'bg_thr must lie in [0, 1], got {thr}')
+    dense_crf = None if crf is None else DenseCRF(**{'bg_thr': thr, **crf})
+    palette = voc_palette(dataset.metainfo.get('palette'))
+
+    names = _image_names(dataset)
+    mine = range(rank, len(names), world_size)
+    os.makedirs(out_dir, exist_ok=True)
+    _remove_stale_temp_files(out_dir, {names[i] + '.png' for i in mine})
+    if cam_dir is not None:
+        os.makedirs(cam_dir, exist_ok=True)
+        _remove_stale_temp_files(cam_dir, {names[i] + '.npz' for i in mine})
+
+    written = skipped = 0
+    progress = ProgressBar(len(mine)) if rank == 0 else None
+    start = time.perf_counter()
+    for idx in mine:
+        png_path = osp.join(out_dir, names[idx] + '.png')
+        cam_path = None if cam_dir is None else osp.join(
+            cam_dir, names[idx] + '.npz')
+        done = osp.exists(png_path) and (cam_path is None
+                                         or osp.exists(cam_path))
+        if done and not overwrite:
+            skipped += 1
+        else:
+            sample = predict_image(model, dataset[idx], thr)
+            img = None if dense_crf is None else read_rgb(
+                sample.img_path, dataset.backend_args)
+            label = pseudo_label_from_sample(sample, thr, dense_crf, img,
+                                             ignore_band)
+            # CAMs first: a PNG on disk then implies its CAMs are there too
+            if cam_path is not None:
+                atomic_write(cam_path, _encode_cams(sample))
+            atomic_write(png_path, encode_palette_png(label, palette))
+            written += 1
+        if progress is not None:
+            progress.update()
+    seconds = time.perf_counter() - start
+    return dict(
+        written=written,
+        skipped=skipped,
+        seconds=seconds,
+        images_per_second=written / seconds if written else 0.0)

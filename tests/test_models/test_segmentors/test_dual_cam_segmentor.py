@@ -1,0 +1,194 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+import mmseg_wsss  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+NUM_CLASSES = 3
+BACKBONE = dict(
+    type='ResNetV1c',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    num_stages=4,
+    out_indices=(3, ),
+    strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4),
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=False,
+    contract_dilation=True)
+HEAD = dict(type='CAMHead', in_channels=64, channels=16,
+            num_classes=NUM_CLASSES)
+PREPROCESSOR = dict(type='SegDataPreProcessor', size=(32, 32))
+
+
+def _dual(**kwargs):
+    init_default_scope('mmseg')
+    cfg = dict(
+        type='DualCAMSegmentor',
+        backbone=BACKBONE,
+        cam_head=HEAD,
+        data_preprocessor=PREPROCESSOR,
+        train_cfg=dict(memory_size=2),
+        test_cfg=dict(scales=(1.0, ), flip=False))
+    cfg.update(kwargs)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.update_support()
+    return model
+
+
+def _batch(n=3, size=32, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(n, 3, size, size, generator=gen)
+    samples = []
+    for i in range(n):
+        labels = torch.zeros(NUM_CLASSES)
+        labels[i % NUM_CLASSES] = 1
+        labels[(i + 1) % NUM_CLASSES] = 1
+        sample = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg',
+                ori_shape=(size, size),
+                img_shape=(size, size),
+                padding_size=(0, 0, 0, 0)))
+        sample.set_data(dict(img_labels=labels))
+        samples.append(sample)
+    return inputs, samples
+
+
+def test_dual_losses_are_finite_and_prefixed():
+    model = _dual().train()
+    losses = model.loss(*_batch())
+    assert set(losses) == {'main.loss_cls', 'main.loss_rcm', 'main.loss_mam'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['main.loss_rcm'] > 0 and losses['main.loss_mam'] > 0
+
+
+def test_self_supervision_reaches_main_net_and_never_support_net():
+    model = _dual().train()
+    losses = model.loss(*_batch())
+    (losses['main.loss_rcm'] + losses['main.loss_mam']).backward()
+    main_grads = [p.grad for p in model.backbone.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in main_grads)
+    assert all(p.grad is None for p in model.support.parameters())
+    assert not any(p.requires_grad for p in model.support.parameters())
+
+
+@pytest.mark.parametrize('loss', ['loss_rcm', 'loss_mam'])
+def test_each_self_supervised_loss_alone_has_gradients(loss):
+    model = _dual().train()
+    model.cam_head.zero_grad()
+    losses = model.loss(*_batch())
+    losses[f'main.{loss}'].backward()
+    grad = model.cam_head.feat_conv.conv.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+
+
+def test_support_net_stays_in_eval_mode():
+    model = _dual()
+    model.train()
+    assert model.backbone.training
+    assert not any(m.training for m in model.support.modules())
+
+
+def test_ema_step_is_exact():
+    model = _dual().train()
+    optim = torch.optim.SGD(model.parameters(), lr=0.1)
+    old = {
+        k: v.clone()
+        for k, v in model.support.module.named_parameters()
+    }
+    losses = model.loss(*_batch())
+    sum(losses.values()).backward()
+    optim.step()
+    model.update_support()
+    main = dict(model._main_modules().named_parameters())
+    for name, param in model.support.module.named_parameters():
+        # theta_s <- 0.996 * theta_s + 0.004 * theta_m
+        expected = 0.996 * old[name] + 0.004 * main[name]
+        assert torch.allclose(param, expected, rtol=0, atol=1e-6), name
+    assert not torch.equal(param, old[name])
+
+
+def test_without_self_supervision_dual_matches_baseline():
+    torch.manual_seed(0)
+    baseline = MODELS.build(
+        dict(
+            type='CAMSegmentor',
+            backbone=BACKBONE,
+            cam_head=HEAD,
+            data_preprocessor=PREPROCESSOR))
+    baseline.init_weights()
+    dual = _dual(
+        loss_rcm=dict(type='RegionalContrastiveLoss', loss_weight=0.0),
+        loss_mam=dict(type='MultiScaleAttentiveLoss', loss_weight=0.0))
+    dual.load_state_dict(baseline.state_dict(), strict=False)
+    baseline.train()
+    dual.train()
+    batch = _batch()
+    base_losses = baseline.loss(*batch)
+    dual_losses = dual.loss(*copy.deepcopy(batch))
+    assert set(dual_losses) == {'main.loss_cls'}
+    assert torch.equal(dual_losses['main.loss_cls'],
+                       base_losses['cam.loss_cls'])
+
+
+def test_leave_one_out_with_one_image_is_a_clear_error():
+    model = _dual(train_cfg=dict(memory_size=0)).train()
+    with pytest.raises(ValueError, match='batch >= 2'):
+        model.loss(*_batch(n=1))
+
+
+def test_unsynchronised_support_net_is_a_clear_error():
+    init_default_scope('mmseg')
+    model = MODELS.build(
+        dict(type='DualCAMSegmentor', backbone=BACKBONE, cam_head=HEAD))
+    with pytest.raises(RuntimeError, match='SupportNetEMAHook'):
+        model.train().loss(*_batch())
+
+
+@pytest.mark.parametrize('train_cfg, match', [
+    (dict(main_scales=(0.5, 2.0)), 'including 1.0'),
+    (dict(support_scales=(1.0, -1.0)), 'positive scales'),
+    (dict(region_thrs=(0.6, 0.5)), 't_bg <= t_fg'),
+    (dict(rcm_resolution='pixel'), 'rcm_resolution'),
+    (dict(mam_batch_fraction=0.0), 'mam_batch_fraction'),
+])
+def test_bad_train_cfg_fails_at_build_time(train_cfg, match):
+    init_default_scope('mmseg')
+    with pytest.raises(ValueError, match=match):
+        MODELS.build(
+            dict(
+                type='DualCAMSegmentor',
+                backbone=BACKBONE,
+                cam_head=HEAD,
+                train_cfg=train_cfg))
+
+
+def test_padding_is_ignored_by_the_region_masks():
+    model = _dual().train()
+    inputs, samples = _batch()
+    samples[0].set_metainfo(dict(padding_size=(0, 5, 0, 3)))
+    valid = model._valid_pixels(inputs, samples)
+    assert valid[0, :, -5:].sum() == 0 and valid[0, -3:].sum() == 0
+    assert valid[0, :-3, :-5].all() and valid[1].all()
+
+
+def test_predict_on_support_uses_support_net():
+    model = _dual(test_cfg=dict(scales=(1.0, ), flip=False,
+                                predict_on='support')).eval()
+    inputs, samples = _batch()
+    with torch.no_grad():
+        for p in model.cam_head.parameters():
+            p.add_(1.0)  # MainNet drifts; SupportNet does not
+        support_cams = model.support_cams(inputs)[0]
+        assert torch.equal(model.inference_cams(inputs), support_cams)
+        assert not torch.equal(model.forward_cams(inputs)[0], support_cams)
+        out = model.predict(inputs, samples)
+    assert out[0].seg_logits.data.shape == (NUM_CLASSES + 1, 32, 32)
