@@ -4,7 +4,8 @@ import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
-from .compat import patch_mmcv_ops
+from .compat import (allow_mmengine_checkpoints, patch_mmcv_adjust_hue,
+                     patch_mmcv_ops)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -20,6 +21,8 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
         f'install mmengine>={MMENGINE_MIN}, <{MMENGINE_MAX}.')
 
 patch_mmcv_ops()
+patch_mmcv_adjust_hue()
+allow_mmengine_checkpoints()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001
 

@@ -36,6 +36,11 @@ allow-lists exactly those types and never turns ``weights_only`` off:
   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` turns off. Both go through
   :func:`load_checkpoint_safely` instead, which also explains a refusal
   without suggesting to trust the file.
+
+numpy 2: mmcv 2.1.0's ``adjust_hue`` computes ``np.uint8(hue_factor * 255)``,
+which numpy 2 rejects for negative factors, so a colour jitter with a hue
+range fails on half of the images. :func:`patch_mmcv_adjust_hue` replaces it
+(only when it fails) with the same modular rotation of the hue channel.
 """
 import copyreg
 import importlib.util
@@ -44,8 +49,10 @@ import os.path as osp
 import pickle
 import sys
 import types
+from typing import Optional
 from urllib.parse import urlparse
 
+import cv2
 import mmengine.runner.checkpoint as mmengine_checkpoint
 import numpy as np
 import torch
@@ -341,3 +348,44 @@ def allow_mmengine_checkpoints() -> None:
     # ``load_from_http``, which the open-mmlab://, torchvision:// and mmcls://
     # loaders call directly, looks ``load_url`` up in its module.
     mmengine_checkpoint.load_url = load_url_safely
+
+
+def _adjust_hue(img: np.ndarray, hue_factor: float,
+                backend: Optional[str] = None) -> np.ndarray:
+    """mmcv's ``adjust_hue`` with the hue shift taken modulo 256.
+
+    mmcv 2.1.0 computes ``np.uint8(hue_factor * 255)``, which numpy 2
+    rejects for negative factors (``OverflowError``), so every
+    ``ColorJitter`` with ``hue > 0`` fails half of the time. The shift is
+    the same rotation of the hue channel as before.
+    """
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor:{hue_factor} is not in [-0.5, 0.5].')
+    if not (isinstance(img, np.ndarray) and img.ndim in (2, 3)):
+        raise TypeError('img should be ndarray with dim=[2 or 3].')
+    if img.ndim == 2:
+        return img
+    shift = np.uint8(int(hue_factor * 255) % 256)
+    hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    with np.errstate(over='ignore'):
+        hsv[..., 0] += shift
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
+
+
+def patch_mmcv_adjust_hue() -> bool:
+    """Replace mmcv's ``adjust_hue`` when it overflows under numpy 2.
+
+    Returns:
+        bool: Whether the replacement was installed.
+    """
+    import mmcv
+    import mmcv.image
+    import mmcv.image.photometric as photometric
+    try:
+        photometric.adjust_hue(np.zeros((1, 1, 3), np.uint8), -0.1)
+        return False
+    except OverflowError:
+        pass
+    for module in (mmcv, mmcv.image, photometric):
+        module.adjust_hue = _adjust_hue
+    return True

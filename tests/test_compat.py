@@ -268,7 +268,8 @@ def _assert_clear_refusal(message):
     assert 'weights_only=False' not in message
 
 
-@pytest.mark.parametrize('index', range(4))
+@pytest.mark.parametrize(
+    'index', range(4), ids=['os.system', 'eval', 'exec', 'Path.touch'])
 def test_code_payload_refused_without_side_effect(tmp_path, monkeypatch,
                                                   index):
     monkeypatch.setenv(NO_WEIGHTS_ONLY_ENV, '1')
@@ -282,7 +283,11 @@ def test_code_payload_refused_without_side_effect(tmp_path, monkeypatch,
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('index', range(5))
+@pytest.mark.parametrize(
+    'index',
+    range(5),
+    ids=['__init__', '__globals__', '__subclasses__', '__class__',
+         'statistics'])
 def test_getattr_chain_refused(tmp_path, index):
     payload, refused = _getattr_payloads()[index]
     path = str(tmp_path / 'evil.pth')
@@ -405,3 +410,19 @@ def test_mmcv_lite_compiled_op_names_full_mmcv():
             match=r'mmcv\.ops\.CrissCrossAttention needs the compiled .* '
             r'install full mmcv'):
         CrissCrossAttention(8)
+
+
+def test_adjust_hue_works_under_numpy2_for_negative_shifts():
+    import mmcv
+
+    from mmseg_wsss.compat import _adjust_hue
+    img = np.zeros((2, 2, 3), np.uint8)
+    img[..., 2] = 200  # pure red in BGR
+    # hue is a rotation: -0.5 and +0.5 (shifts 129 and 127 of 256) turn
+    # red into nearly the same cyan
+    neg = mmcv.adjust_hue(img, -0.5)
+    pos = mmcv.adjust_hue(img, 0.5)
+    assert np.abs(neg.astype(int) - pos.astype(int)).max() <= 8
+    assert neg[0, 0, 2] < 20 and neg[0, 0, :2].min() > 150  # red -> cyan
+    assert np.array_equal(mmcv.adjust_hue(img, 0.0), img)
+    assert mmcv.adjust_hue is _adjust_hue

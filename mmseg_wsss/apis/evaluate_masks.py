@@ -10,10 +10,9 @@ from typing import List, Optional, Sequence
 import mmengine.fileio as fileio
 import numpy as np
 import torch
-from PIL import Image
-
 from mmseg.datasets import PascalVOCDataset
 from mmseg.evaluation import IoUMetric
+from PIL import Image
 
 IGNORE_INDEX = 255
 SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
@@ -47,7 +46,7 @@ def read_index_png(path: str) -> np.ndarray:
         if img.mode not in ('P', 'L'):
             raise ValueError(f'{path} is a {img.mode!r} image; masks must be '
                              'index images (P or L mode)')
-        return np.asarray(img)
+        return np.array(img)
 
 
 def _show(names: Sequence[str]) -> str:

@@ -13,7 +13,8 @@ import io
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
 
 import mmcv
 import mmengine.fileio as fileio
@@ -22,13 +23,14 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset, pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
+from mmseg.datasets import PascalVOCDataset
+from mmseg.registry import DATASETS, MODELS
+from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import nn
 
-from mmseg.datasets import PascalVOCDataset
-from mmseg.registry import DATASETS
-from mmseg.structures import SegDataSample
 from mmseg_wsss.models.utils import region_mask
 from mmseg_wsss.postprocessing import DenseCRF
 
@@ -40,8 +42,8 @@ SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
 TEMP_SUFFIX = '.part'
 
 
-def voc_palette(palette: Optional[Sequence[Sequence[int]]] = None
-                ) -> List[int]:
+def voc_palette(
+        palette: Optional[Sequence[Sequence[int]]] = None) -> List[int]:
     """A 256-entry 'P' mode palette: class colours, VOC's 255 colour.
 
     Args:
@@ -82,8 +84,7 @@ def temp_path(path: str) -> str:
 
     It is fixed per target, so a rerun overwrites what a killed run left.
     """
-    return osp.join(
-        osp.dirname(path), '.' + osp.basename(path) + TEMP_SUFFIX)
+    return osp.join(osp.dirname(path), '.' + osp.basename(path) + TEMP_SUFFIX)
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -107,6 +108,44 @@ def atomic_write(path: str, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def init_cam_model(config: Union[str, Path, Config],
+                   checkpoint: Optional[str] = None,
+                   device: str = 'cpu',
+                   cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a CAM segmentor from a config and load its weights, for
+    inference.
+
+    Like ``mmseg.apis.init_model``, which cannot be used because it passes
+    ``pretrained`` to every segmentor.
+
+    Args:
+        config (str | Path | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint to load. Defaults to None.
+        device (str): Device of the model. Defaults to 'cpu'.
+        cfg_options (dict, optional): Overrides merged into the config.
+            Defaults to None.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``cfg`` and
+        ``dataset_meta`` (from the checkpoint, else the VOC classes).
+    """
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = MODELS.build(cfg.model)
+    meta = {}
+    if checkpoint is not None:
+        meta = load_checkpoint(
+            model, checkpoint, map_location='cpu').get('meta', {})
+    model.dataset_meta = meta.get('dataset_meta') or copy.deepcopy(
+        PascalVOCDataset.METAINFO)
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
 
 
 def build_infer_dataset(cfg: Config,
@@ -194,12 +233,12 @@ def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
         fileio.get(path, backend_args=backend_args), channel_order='rgb')
 
 
-def pseudo_label_from_sample(sample: SegDataSample,
-                             bg_thr: float,
-                             crf: Optional[DenseCRF] = None,
-                             img: Optional[np.ndarray] = None,
-                             ignore_band: Optional[float] = None
-                             ) -> np.ndarray:
+def pseudo_label_from_sample(
+        sample: SegDataSample,
+        bg_thr: float,
+        crf: Optional[DenseCRF] = None,
+        img: Optional[np.ndarray] = None,
+        ignore_band: Optional[float] = None) -> np.ndarray:
     """Turn a CAM prediction into a pseudo label map.
 
     Without CRF the label is ``pred_sem_seg`` (argmax of ``[bg_thr, CAMs]``,
