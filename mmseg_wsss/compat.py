@@ -82,8 +82,11 @@ def _missing_op(name: str):
             f'mmcv.ops.{name} needs the compiled mmcv extension, which '
             f'mmcv-lite does not have: {_FULL_MMCV_HINT}.')
 
-    return type(name, (), {'__new__': _fail, '__call__': _fail,
-                           '__module__': 'mmcv.ops'})
+    return type(name, (), {
+        '__new__': _fail,
+        '__call__': _fail,
+        '__module__': 'mmcv.ops'
+    })
 
 
 class _LiteOpsModule(types.ModuleType):
@@ -230,8 +233,10 @@ def _refusal_message(filename: str, error: pickle.UnpicklingError) -> str:
     # torch re-raises the unpickler's error with advice to turn weights_only
     # off; the original, without that advice, is the context.
     cause = error.__context__
-    reason = (str(cause).split('. ')[0].rstrip('.') if isinstance(
-        cause, pickle.UnpicklingError) else 'it holds a non-allowed object')
+    reason = (
+        str(cause).split('. ')[0].rstrip('.') if isinstance(
+            cause, pickle.UnpicklingError) else
+        'it holds a non-allowed object')
     try:
         refused = torch.serialization.get_unsafe_globals_in_checkpoint(
             filename)
@@ -350,7 +355,8 @@ def allow_mmengine_checkpoints() -> None:
     mmengine_checkpoint.load_url = load_url_safely
 
 
-def _adjust_hue(img: np.ndarray, hue_factor: float,
+def _adjust_hue(img: np.ndarray,
+                hue_factor: float,
                 backend: Optional[str] = None) -> np.ndarray:
     """mmcv's ``adjust_hue`` with the hue shift taken modulo 256.
 

@@ -196,8 +196,7 @@ def test_stock_history_buffer_checkpoint_loads(tmp_path, monkeypatch):
 
 def test_numpy1_checkpoint_loads(tmp_path):
     checkpoint = dict(
-        meta=dict(
-            palette=np.arange(3, dtype=np.uint8), best=np.float64(0.5)))
+        meta=dict(palette=np.arange(3, dtype=np.uint8), best=np.float64(0.5)))
     path = tmp_path / 'numpy1.pth'
     torch.save(checkpoint, path, _use_new_zipfile_serialization=False)
     data = path.read_bytes()
@@ -233,8 +232,8 @@ def _code_payloads(marker):
         (_Reduce(eval, (create, )), r'builtins\.eval'),
         (_Reduce(exec, (create, )), r'builtins\.exec'),
         # protocol 2 writes ``Path.touch`` as getattr(pathlib.Path, 'touch')
-        (_Reduce(pathlib.Path.touch, (pathlib.Path(marker), )),
-         r'pathlib\.Path'),
+        (_Reduce(pathlib.Path.touch,
+                 (pathlib.Path(marker), )), r'pathlib\.Path'),
     ]
 
 
@@ -250,8 +249,11 @@ def _getattr_payloads():
          r"getattr\(<class 'torch\.Tensor'>, '__subclasses__'\)"),
         (_Reduce(getattr, (OrderedDict, '__class__')), r"'__class__'"),
         # a buffer whose class-level statistics would be overwritten
-        (_Reduce(HistoryBuffer, (), dict(statistics_methods=dict(
-            mean=_Reduce(getattr, (HistoryBuffer, '__call__'))))),
+        (_Reduce(
+            HistoryBuffer, (),
+            dict(
+                statistics_methods=dict(
+                    mean=_Reduce(getattr, (HistoryBuffer, '__call__'))))),
          r"'__call__'\) is refused"),
     ]
 
@@ -286,8 +288,9 @@ def test_code_payload_refused_without_side_effect(tmp_path, monkeypatch,
 @pytest.mark.parametrize(
     'index',
     range(5),
-    ids=['__init__', '__globals__', '__subclasses__', '__class__',
-         'statistics'])
+    ids=[
+        '__init__', '__globals__', '__subclasses__', '__class__', 'statistics'
+    ])
 def test_getattr_chain_refused(tmp_path, index):
     payload, refused = _getattr_payloads()[index]
     path = str(tmp_path / 'evil.pth')
@@ -305,8 +308,7 @@ def test_checkpoint_cannot_swap_history_buffer_statistics(tmp_path):
         max_length=10,
         _log_history=np.array([1., 3.]),
         _count_history=np.array([1, 1]),
-        statistics_methods=dict(
-            mean=_Reduce(getattr, (HistoryBuffer, 'max'))))
+        statistics_methods=dict(mean=_Reduce(getattr, (HistoryBuffer, 'max'))))
     path = str(tmp_path / 'swap.pth')
     _save_with(_Reduce(HistoryBuffer, (), state), path)
     buffer = load_checkpoint_safely(path)['meta']['payload']
@@ -367,8 +369,8 @@ def test_url_checkpoint_weights_only(http_dir, tmp_path):
     # unpickles with weights_only=False: stock, the payload would run.
     served, base_url = http_dir
     marker = tmp_path / 'code_ran'
-    _save_with(_Reduce(os.system, (f'touch {marker}', )),
-               str(served / 'evil.pth'))
+    _save_with(
+        _Reduce(os.system, (f'touch {marker}', )), str(served / 'evil.pth'))
     model = ToyModel()
     torch.save(dict(state_dict=model.state_dict()), served / 'good.pth')
 

@@ -7,9 +7,9 @@ import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
 
 import mmseg_wsss  # noqa: F401
-from mmseg.registry import MODELS
 
 CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(__file__)), 'configs')
 CONFIGS = sorted(

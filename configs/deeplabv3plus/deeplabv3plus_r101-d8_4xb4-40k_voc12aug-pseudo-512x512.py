@@ -2,7 +2,7 @@
 # masks of VOC train_aug (tools/make_pseudo_labels.py) and evaluated on val
 # with mmseg's IoUMetric. Point it at the pseudo labels with one value:
 #   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
-_base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py'
+_base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py'  # noqa: E501
 custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/VOC2012'

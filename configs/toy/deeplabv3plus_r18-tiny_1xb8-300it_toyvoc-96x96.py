@@ -9,10 +9,7 @@ model = dict(
     pretrained=None,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        depth=18,
-        stem_channels=16,
-        base_channels=16,
-        norm_cfg=norm_cfg),
+        depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=128,
         channels=32,

@@ -69,7 +69,9 @@ def dense_crf(img: np.ndarray,
         np.ascontiguousarray(unary.reshape(num_labels, -1), np.float32))
     crf.addPairwiseGaussian(sxy=gauss_sxy, compat=gauss_compat)
     crf.addPairwiseBilateral(
-        sxy=bi_sxy, srgb=bi_srgb, rgbim=np.ascontiguousarray(img),
+        sxy=bi_sxy,
+        srgb=bi_srgb,
+        rgbim=np.ascontiguousarray(img),
         compat=bi_compat)
     refined = np.asarray(crf.inference(iters), dtype=np.float32)
     return refined.reshape(num_labels, h, w)
@@ -121,7 +123,7 @@ def crf_refine_cams(img: np.ndarray,
     if alpha is None:
         alpha = bg_alpha_from_thr(bg_thr)
     norm_cams = np.asarray(norm_cams, dtype=np.float32)
-    background = (1 - norm_cams.max(axis=0, initial=0)) ** alpha
+    background = (1 - norm_cams.max(axis=0, initial=0))**alpha
     present = np.flatnonzero(norm_cams.reshape(len(norm_cams), -1).any(1))
     probs = np.concatenate([background[None], norm_cams[present]])
     refined = dense_crf(img, probs, **crf_kwargs)
@@ -165,9 +167,9 @@ class DenseCRF:
                            f'allowed: {sorted(self.DEFAULTS)}')
         self.params = {**self.DEFAULTS, **params}
 
-    def __call__(self, img: Union[np.ndarray, Tensor],
-                 norm_cams: Union[np.ndarray, Tensor]) -> Union[np.ndarray,
-                                                                Tensor]:
+    def __call__(
+            self, img: Union[np.ndarray, Tensor],
+            norm_cams: Union[np.ndarray, Tensor]) -> Union[np.ndarray, Tensor]:
         """Refine CAMs into background + class probabilities.
 
         Args:

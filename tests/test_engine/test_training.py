@@ -45,8 +45,13 @@ def test_baseline_trains_tests_and_resumes(toy_voc, tmp_path):
     assert 'best_bg_thr' in metrics
 
     resumed = Runner.from_cfg(
-        toy_cfg(BASELINE, toy_voc, tmp_path, iters=6,
-                load_from=str(tmp_path / 'iter_4.pth'), resume=True))
+        toy_cfg(
+            BASELINE,
+            toy_voc,
+            tmp_path,
+            iters=6,
+            load_from=str(tmp_path / 'iter_4.pth'),
+            resume=True))
     resumed.train()
     assert resumed.iter == 6
 
@@ -54,15 +59,17 @@ def test_baseline_trains_tests_and_resumes(toy_voc, tmp_path):
 def test_method_trains_logs_all_losses_and_resumes_support_net(
         toy_voc, tmp_path):
     cfg = toy_cfg(
-        METHOD, toy_voc, tmp_path, model=dict(
-            train_cfg=dict(self_sup_start_iter=0)))
+        METHOD,
+        toy_voc,
+        tmp_path,
+        model=dict(train_cfg=dict(self_sup_start_iter=0)))
     runner = Runner.from_cfg(cfg)
     runner.train()
     logged = runner.message_hub.log_scalars
     for key in ('main.loss_cls', 'main.loss_rcm', 'main.loss_mam'):
         values = logged[f'train/{key}'].data[0]
-        assert len(values) == 4 and all(map(torch.isfinite,
-                                            torch.as_tensor(values))), key
+        assert len(values) == 4 and all(
+            map(torch.isfinite, torch.as_tensor(values))), key
     support = {
         k: v.clone()
         for k, v in runner.model.support.state_dict().items()
@@ -78,9 +85,13 @@ def test_method_trains_logs_all_losses_and_resumes_support_net(
     }
     assert saved.keys() == support.keys()
     resumed = Runner.from_cfg(
-        toy_cfg(METHOD, toy_voc, tmp_path / 'resumed',
-                load_from=str(tmp_path / 'iter_4.pth'), resume=True,
-                iters=4))
+        toy_cfg(
+            METHOD,
+            toy_voc,
+            tmp_path / 'resumed',
+            load_from=str(tmp_path / 'iter_4.pth'),
+            resume=True,
+            iters=4))
     resumed.load_or_resume()
     assert resumed.iter == 4
     for key, value in resumed.model.support.state_dict().items():
@@ -95,8 +106,8 @@ def test_method_loads_a_baseline_checkpoint_into_both_networks(
         toy_voc, tmp_path):
     Runner.from_cfg(toy_cfg(BASELINE, toy_voc, tmp_path / 'base')).train()
     base_ckpt = str(tmp_path / 'base' / 'iter_4.pth')
-    cfg = toy_cfg(METHOD, toy_voc, tmp_path / 'method', iters=2,
-                  load_from=base_ckpt)
+    cfg = toy_cfg(
+        METHOD, toy_voc, tmp_path / 'method', iters=2, load_from=base_ckpt)
     runner = Runner.from_cfg(cfg)
     runner.load_or_resume()
     runner.call_hook('before_train')

@@ -58,8 +58,11 @@ def test_cam_iou_metric_matches_iou_metric_at_every_threshold():
             logits = s.seg_logits.data
             stacked = torch.cat([torch.full_like(logits[:1], thr), logits[1:]])
             pred = PixelData(data=stacked.argmax(dim=0, keepdim=True))
-            ref.process({}, [dict(pred_sem_seg=pred.to_dict(),
-                                  gt_sem_seg=s.gt_sem_seg.to_dict())])
+            ref.process({}, [
+                dict(
+                    pred_sem_seg=pred.to_dict(),
+                    gt_sem_seg=s.gt_sem_seg.to_dict())
+            ])
         inter, union, pred_area, label_area = (
             torch.stack(areas).sum(dim=0) for areas in zip(*ref.results))
         # the counts agree exactly (the float32 histc counts are integers)
@@ -75,8 +78,8 @@ def test_cam_iou_metric_matches_iou_metric_at_every_threshold():
         if thr == ours['best_bg_thr']:
             assert ours['aAcc'] == pytest.approx(
                 float(ref_metrics['aAcc']), abs=1e-4)
-            ref_iou = IoUMetric.total_area_to_metrics(
-                inter, union, pred_area, label_area)['IoU']
+            ref_iou = IoUMetric.total_area_to_metrics(inter, union, pred_area,
+                                                      label_area)['IoU']
             for name, iou in zip(CLASSES[:4], ref_iou):
                 assert ours[f'IoU.{name}'] == pytest.approx(
                     round(float(iou) * 100, 2), abs=1e-4)

@@ -24,8 +24,7 @@ model = dict(
         style='pytorch',
         contract_dilation=True,
         init_cfg=dict(
-            type='Pretrained',
-            checkpoint='data/pretrained/resnet50_v1c.pth')),
+            type='Pretrained', checkpoint='data/pretrained/resnet50_v1c.pth')),
     cam_head=dict(
         type='CAMHead',
         in_channels=2048,

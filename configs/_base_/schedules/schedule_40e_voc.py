@@ -4,7 +4,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
     # new layers learn 10x faster than the pretrained backbone (WSSS habit)
-    paramwise_cfg=dict(custom_keys={'cam_head': dict(lr_mult=10.0)}),
+    paramwise_cfg=dict(custom_keys={"cam_head": dict(lr_mult=10.0)}),
     clip_grad=None)
 param_scheduler = [
     dict(
@@ -24,6 +24,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3),
+        type='CheckpointHook', by_epoch=False, interval=5000,
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

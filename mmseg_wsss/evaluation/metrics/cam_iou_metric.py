@@ -77,8 +77,8 @@ class CAMIoUMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.bg_thrs = parse_bg_thrs(
-            DEFAULT_BG_THRS if bg_thrs is None else bg_thrs)
+        self.bg_thrs = parse_bg_thrs(DEFAULT_BG_THRS if bg_thrs is
+                                     None else bg_thrs)
         self.ignore_index = ignore_index
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -106,9 +106,8 @@ class CAMIoUMetric(BaseMetric):
                     f'{tuple(logits.shape[1:])} but gt_sem_seg is '
                     f'{tuple(label.shape)}')
             self.results.append(
-                self.intersect_and_union_sweep(logits[1:], label,
-                                               self.bg_thrs, num_classes,
-                                               self.ignore_index))
+                self.intersect_and_union_sweep(logits[1:], label, self.bg_thrs,
+                                               num_classes, self.ignore_index))
 
     @staticmethod
     def intersect_and_union_sweep(
@@ -191,8 +190,7 @@ class CAMIoUMetric(BaseMetric):
         curve = [
             IoUMetric.total_area_to_metrics(intersect[j].double(),
                                             union[j].double(),
-                                            pred[j].double(),
-                                            label.double())
+                                            pred[j].double(), label.double())
             for j in range(len(self.bg_thrs))
         ]
         mious = [np.nanmean(m['IoU']) for m in curve]
@@ -208,9 +206,10 @@ class CAMIoUMetric(BaseMetric):
             best_bg_thr=self.bg_thrs[best],
             aAcc=percent(best_metrics['aAcc']))
         class_iou = [percent(v) for v in best_metrics['IoU']]
-        metrics.update(
-            {f'IoU.{name}': iou
-             for name, iou in zip(class_names, class_iou)})
+        metrics.update({
+            f'IoU.{name}': iou
+            for name, iou in zip(class_names, class_iou)
+        })
         class_table = PrettyTable()
         class_table.add_column('Class', list(class_names))
         class_table.add_column('IoU', class_iou)
@@ -226,7 +225,7 @@ class CAMIoUMetric(BaseMetric):
         })
         print_log('background threshold sweep:', logger)
         print_log('\n' + curve_table.get_string(), logger=logger)
-        print_log(
-            f'per class results at bg_thr={self.bg_thrs[best]:g}:', logger)
+        print_log(f'per class results at bg_thr={self.bg_thrs[best]:g}:',
+                  logger)
         print_log('\n' + class_table.get_string(), logger=logger)
         return metrics

@@ -5,10 +5,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from torch import Tensor
-
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig, SampleList
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -46,7 +45,9 @@ class CAMHead(BaseModule):
                  loss_cls: ConfigType = dict(
                      type='MultiLabelSoftMarginLoss', loss_weight=1.0),
                  init_cfg: OptMultiConfig = dict(
-                     type='Kaiming', layer='Conv2d', mode='fan_in',
+                     type='Kaiming',
+                     layer='Conv2d',
+                     mode='fan_in',
                      nonlinearity='relu')):
         super().__init__(init_cfg=init_cfg)
         if num_classes < 1:
@@ -57,7 +58,10 @@ class CAMHead(BaseModule):
         self.num_classes = num_classes
         self.in_index = in_index
         self.feat_conv = ConvModule(
-            in_channels, channels, 1, norm_cfg=norm_cfg,
+            in_channels,
+            channels,
+            1,
+            norm_cfg=norm_cfg,
             act_cfg=dict(type='ReLU'))
         self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
         self.loss_cls = MODELS.build(loss_cls)

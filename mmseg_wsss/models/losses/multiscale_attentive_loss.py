@@ -23,8 +23,8 @@ def _check_cams(caller: str, main_cams: Sequence[Tensor],
             f'{caller} needs at least one map in main_cams and in '
             f'support_cams, got {len(main_cams)} and {len(support_cams)}')
     shape = main_cams[0].shape
-    for name, cams in (('main_cams', main_cams),
-                       ('support_cams', support_cams)):
+    for name, cams in (('main_cams', main_cams), ('support_cams',
+                                                  support_cams)):
         for cam in cams:
             if cam.dim() != 4 or cam.shape != shape:
                 raise ValueError(
@@ -96,10 +96,8 @@ def multiscale_attentive_loss(main_cams: Sequence[Tensor],
     dtype = _check_cams('multiscale_attentive_loss', main_cams, support_cams)
     with torch.autocast(device_type=main_cams[0].device.type, enabled=False):
         targets = _mam_targets(main_cams, support_cams, dtype)
-        losses = [
-            (target - main.to(dtype)).abs().mean()
-            for target, main in zip(targets, main_cams)
-        ]
+        losses = [(target - main.to(dtype)).abs().mean()
+                  for target, main in zip(targets, main_cams)]
         return torch.stack(losses).sum()
 
 

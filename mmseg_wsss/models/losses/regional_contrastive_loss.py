@@ -109,8 +109,8 @@ class PrototypeMemory(nn.Module):
         self.register_buffer('bank', torch.zeros(num_classes + 1, size, dim))
         self.register_buffer(
             'filled', torch.zeros(num_classes + 1, size, dtype=torch.bool))
-        self.register_buffer(
-            'ptr', torch.zeros(num_classes + 1, dtype=torch.long))
+        self.register_buffer('ptr',
+                             torch.zeros(num_classes + 1, dtype=torch.long))
 
     def extra_repr(self) -> str:
         """Extra repr."""
@@ -186,8 +186,7 @@ def leave_one_out_prototypes(
                     'leave_one_out_prototypes: memory holds prototypes of '
                     f'shape ({memory.bank.shape[0]}, {memory.bank.shape[2]}) '
                     f'per image, protos have {tuple(protos.shape[1:])}')
-            sums = sums + torch.einsum('kq,kqd->kd',
-                                       memory.filled.to(dtype),
+            sums = sums + torch.einsum('kq,kqd->kd', memory.filled.to(dtype),
                                        memory.bank.to(dtype))[None]
         return F.normalize(sums, dim=2)
 

@@ -3,12 +3,12 @@ from typing import Dict, List, Tuple
 
 import torch
 from mmengine.config import ConfigDict
-from torch import Tensor
-
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
+from torch import Tensor
+
 from ..heads.cam_head import stack_img_labels
 from ..utils import cams_to_seg_logits, multiscale_cams, normalize_cams
 
@@ -118,8 +118,8 @@ class CAMSegmentor(BaseSegmentor):
                         data_samples: OptSampleList) -> Tensor:
         """Image labels (N, C) used to mask the CAMs, per ``test_cfg``."""
         mode = self.test_cfg.labels
-        has_gt = data_samples is not None and all(
-            'img_labels' in s for s in data_samples)
+        has_gt = data_samples is not None and all('img_labels' in s
+                                                  for s in data_samples)
         if mode == 'gt' or (mode == 'auto' and has_gt):
             if data_samples is None:
                 raise ValueError("test_cfg.labels='gt' needs data samples "
@@ -129,7 +129,8 @@ class CAMSegmentor(BaseSegmentor):
         scores = self.cam_head.cam_logits(self.inference_cams(inputs))
         return (scores.sigmoid() > self.test_cfg.cls_thr).float()
 
-    def predict_cams(self, inputs: Tensor,
+    def predict_cams(self,
+                     inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
         """Normalised multi-scale (+ flip) CAMs (N, C, H, W) of a batch."""
         labels = self._predict_labels(inputs, data_samples)
@@ -165,8 +166,8 @@ class CAMSegmentor(BaseSegmentor):
             self._crf = DenseCRF(**self.test_cfg.crf)
         imgs = self._denormalized_images(inputs).cpu().numpy()
         probs = [
-            torch.from_numpy(self._crf(img, cams.float().cpu().numpy()))
+            torch.from_numpy(self._crf(img,
+                                       cams.float().cpu().numpy()))
             for img, cams in zip(imgs, norm_cams)
         ]
         return torch.stack(probs).to(norm_cams)
-

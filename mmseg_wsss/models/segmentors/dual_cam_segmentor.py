@@ -7,11 +7,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
+                         add_prefix)
 from torch import Tensor
 
-from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         SampleList, add_prefix)
 from ..heads.cam_head import stack_img_labels
 from ..losses import (PrototypeMemory, class_prototypes,
                       leave_one_out_prototypes)
@@ -82,8 +82,7 @@ class DualCAMSegmentor(CAMSegmentor):
                  backbone: ConfigType,
                  cam_head: ConfigType,
                  loss_rcm: ConfigType = dict(
-                     type='RegionalContrastiveLoss', tau=0.5,
-                     loss_weight=1.0),
+                     type='RegionalContrastiveLoss', tau=0.5, loss_weight=1.0),
                  loss_mam: ConfigType = dict(
                      type='MultiScaleAttentiveLoss', loss_weight=1.0),
                  support_cfg: ConfigType = dict(
@@ -125,11 +124,10 @@ class DualCAMSegmentor(CAMSegmentor):
                 raise ValueError(
                     f'train_cfg.{key} must hold positive scales including '
                     f'1.0 (the main pass), got {scales}')
-        if len(cfg.region_thrs) != 2 or not (
-                0 <= cfg.region_thrs[0] <= cfg.region_thrs[1] <= 1):
-            raise ValueError(
-                'train_cfg.region_thrs must be (t_bg, t_fg) with '
-                f'0 <= t_bg <= t_fg <= 1, got {cfg.region_thrs}')
+        if len(cfg.region_thrs) != 2 or not (0 <= cfg.region_thrs[0] <=
+                                             cfg.region_thrs[1] <= 1):
+            raise ValueError('train_cfg.region_thrs must be (t_bg, t_fg) with '
+                             f'0 <= t_bg <= t_fg <= 1, got {cfg.region_thrs}')
         for key in ('proto_resolution', 'rcm_resolution'):
             if cfg[key] not in ('crop', 'feature'):
                 raise ValueError(f"train_cfg.{key} must be 'crop' or "
@@ -193,9 +191,10 @@ class DualCAMSegmentor(CAMSegmentor):
         if not (use_rcm or use_mam):
             return add_prefix(losses, 'main')
         if not self._self_sup_active():
-            for loss in (l for l, on in ((self.loss_rcm, use_rcm),
-                                         (self.loss_mam, use_mam)) if on):
-                losses[loss.loss_name] = cams.new_zeros(())
+            # zeros during the warm-up keep the logged keys stable
+            for loss in (self.loss_rcm, self.loss_mam):
+                if loss.loss_weight != 0:
+                    losses[loss.loss_name] = cams.new_zeros(())
             return add_prefix(losses, 'main')
         if int(self.support.steps) == 0:
             raise RuntimeError(
@@ -245,7 +244,9 @@ class DualCAMSegmentor(CAMSegmentor):
             if scale == 1.0:
                 feats = scale_feats
             cams = F.interpolate(
-                cams.float(), size=(h, w), mode='bilinear',
+                cams.float(),
+                size=(h, w),
+                mode='bilinear',
                 align_corners=False)
             cams_per_scale.append(F.relu(cams) * labels[:, :, None, None])
         return cams_per_scale, feats
@@ -267,8 +268,10 @@ class DualCAMSegmentor(CAMSegmentor):
                 ignore).masked_fill(~valid, ignore)
             if cfg.proto_resolution == 'crop':
                 support_feats = F.interpolate(
-                    support_feats.float(), size=target.shape[-2:],
-                    mode='bilinear', align_corners=False)
+                    support_feats.float(),
+                    size=target.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False)
             protos, protos_valid = class_prototypes(
                 F.normalize(support_feats.float(), dim=1), proto_mask,
                 self.num_classes)
@@ -277,7 +280,9 @@ class DualCAMSegmentor(CAMSegmentor):
                 self.memory.update(protos, protos_valid)
         if cfg.rcm_resolution == 'crop':
             feats = F.interpolate(
-                feats, size=target.shape[-2:], mode='bilinear',
+                feats,
+                size=target.shape[-2:],
+                mode='bilinear',
                 align_corners=False)
         return self.loss_rcm(feats, loo, target)
 
@@ -303,6 +308,7 @@ def _rescale(inputs: Tensor, scale: float) -> Tensor:
         return inputs
     h, w = inputs.shape[-2:]
     return F.interpolate(
-        inputs, size=(round(h * scale), round(w * scale)), mode='bilinear',
+        inputs,
+        size=(round(h * scale), round(w * scale)),
+        mode='bilinear',
         align_corners=False)
-

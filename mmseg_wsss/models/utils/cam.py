@@ -88,12 +88,16 @@ def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
     total = None
     for scale in scales:
         x = inputs if scale == 1.0 else F.interpolate(
-            inputs, size=(round(h * scale), round(w * scale)),
-            mode='bilinear', align_corners=False)
+            inputs,
+            size=(round(h * scale), round(w * scale)),
+            mode='bilinear',
+            align_corners=False)
         if flip:
             x = torch.cat([x, x.flip(-1)])
         cams = F.interpolate(
-            F.relu(cam_fn(x)), size=out_size, mode='bilinear',
+            F.relu(cam_fn(x)),
+            size=out_size,
+            mode='bilinear',
             align_corners=False)
         if flip:
             cams = cams[:n] + cams[n:].flip(-1)
@@ -102,7 +106,7 @@ def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
 
 
 def cams_to_seg_logits(norm_cams: Tensor, bg_score: Union[float,
-                                                         Tensor]) -> Tensor:
+                                                          Tensor]) -> Tensor:
     """Prepend a background score to normalised CAMs.
 
     Args:

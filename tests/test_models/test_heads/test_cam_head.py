@@ -3,10 +3,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-
-import mmseg_wsss  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+import mmseg_wsss  # noqa: F401
 from mmseg_wsss.models.heads import stack_img_labels
 
 
@@ -61,8 +61,7 @@ def test_cam_head_loss_matches_multilabel_soft_margin():
 
 def test_stack_img_labels_errors_name_the_image():
     with pytest.raises(KeyError, match='a.jpg'):
-        stack_img_labels([SegDataSample(metainfo=dict(img_path='a.jpg'))],
-                         2)
+        stack_img_labels([SegDataSample(metainfo=dict(img_path='a.jpg'))], 2)
     with pytest.raises(ValueError, match='num_classes=2'):
         stack_img_labels([_sample([1., 0., 0.])], 2)
 

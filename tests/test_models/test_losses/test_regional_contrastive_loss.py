@@ -49,8 +49,9 @@ def test_class_prototypes_hand_values():
     # Image 1: background 4 x e0 -> e0; class 1 absent; class 2 is
     # 12 x (e1 + e2)/V2 -> (0, 1, 1)/V2.
     expected = torch.stack([
-        torch.stack([torch.tensor([6., 1., 0.]) / math.sqrt(37), E1,
-                     torch.zeros(3)]),
+        torch.stack(
+            [torch.tensor([6., 1., 0.]) / math.sqrt(37), E1,
+             torch.zeros(3)]),
         torch.stack([E0, torch.zeros(3), (E1 + E2) / SQRT2]),
     ])
     assert torch.allclose(protos, expected)
@@ -76,8 +77,9 @@ def test_leave_one_out_class_in_one_image_is_zero():
     # it), (e1 + e2)/V2. Image 1 sees image 0: (6, 1, 0)/V37, e1, nothing.
     expected = torch.stack([
         torch.stack([E0, torch.zeros(3), (E1 + E2) / SQRT2]),
-        torch.stack([torch.tensor([6., 1., 0.]) / math.sqrt(37), E1,
-                     torch.zeros(3)]),
+        torch.stack(
+            [torch.tensor([6., 1., 0.]) / math.sqrt(37), E1,
+             torch.zeros(3)]),
     ])
     assert torch.allclose(loo, expected)
 
@@ -137,17 +139,19 @@ def test_leave_one_out_with_memory():
     diag = (e0 + e1) / SQRT2
     memory = PrototypeMemory(num_classes=1, dim=2, size=2)
     # Memory: class 0 holds {-e0, e1}, class 1 holds {diag}.
-    memory.update(torch.stack([torch.stack([-e0, diag]),
-                               torch.stack([e1, e0])]),
-                  torch.tensor([[True, True], [True, False]]))
+    memory.update(
+        torch.stack([torch.stack([-e0, diag]),
+                     torch.stack([e1, e0])]),
+        torch.tensor([[True, True], [True, False]]))
     protos = torch.stack([torch.stack([e0, e1]), torch.stack([e1, e1])])
     valid = torch.tensor([[True, False], [False, False]])
     loo = leave_one_out_prototypes(protos, valid, memory=memory)
     # Image 0, class 0: no other image; memory -e0 + e1 -> (-1, 1)/V2.
     # Image 1, class 0: e0 (image 0) - e0 + e1 -> e1.
     # Class 1: no valid batch prototype; memory diag for both images.
-    expected = torch.stack([torch.stack([(e1 - e0) / SQRT2, diag]),
-                            torch.stack([e1, diag])])
+    expected = torch.stack(
+        [torch.stack([(e1 - e0) / SQRT2, diag]),
+         torch.stack([e1, diag])])
     assert torch.allclose(loo, expected)
     wrong = PrototypeMemory(num_classes=2, dim=2)
     with pytest.raises(ValueError, match='memory holds'):
@@ -284,15 +288,15 @@ def test_regional_contrastive_loss_module():
     loss_fn = MODELS.build(
         dict(type='RegionalContrastiveLoss', loss_weight=0.5))
     assert loss_fn.loss_name == 'loss_rcm'
-    assert loss_fn(feats, protos, target).item() == pytest.approx(
-        0.5 * EXPECTED)
+    assert loss_fn(feats, protos,
+                   target).item() == pytest.approx(0.5 * EXPECTED)
     masked = MODELS.build(
         dict(
             type='RegionalContrastiveLoss',
             mask_absent_prototypes=True,
             loss_name='loss_region'))
     assert masked.loss_name == 'loss_region'
-    assert masked(feats, protos, target).item() == pytest.approx(
-        EXPECTED_MASKED)
+    assert masked(feats, protos,
+                  target).item() == pytest.approx(EXPECTED_MASKED)
     with pytest.raises(ValueError, match='tau > 0'):
         MODELS.build(dict(type='RegionalContrastiveLoss', tau=0))

@@ -4,10 +4,10 @@ import copy
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-
-import mmseg_wsss  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+import mmseg_wsss  # noqa: F401
 
 NUM_CLASSES = 3
 BACKBONE = dict(
@@ -22,8 +22,8 @@ BACKBONE = dict(
     norm_cfg=dict(type='BN', requires_grad=True),
     norm_eval=False,
     contract_dilation=True)
-HEAD = dict(type='CAMHead', in_channels=64, channels=16,
-            num_classes=NUM_CLASSES)
+HEAD = dict(
+    type='CAMHead', in_channels=64, channels=16, num_classes=NUM_CLASSES)
 PREPROCESSOR = dict(type='SegDataPreProcessor', size=(32, 32))
 
 
@@ -100,10 +100,7 @@ def test_support_net_stays_in_eval_mode():
 def test_ema_step_is_exact():
     model = _dual().train()
     optim = torch.optim.SGD(model.parameters(), lr=0.1)
-    old = {
-        k: v.clone()
-        for k, v in model.support.module.named_parameters()
-    }
+    old = {k: v.clone() for k, v in model.support.module.named_parameters()}
     losses = model.loss(*_batch())
     sum(losses.values()).backward()
     optim.step()
@@ -181,8 +178,9 @@ def test_padding_is_ignored_by_the_region_masks():
 
 
 def test_predict_on_support_uses_support_net():
-    model = _dual(test_cfg=dict(scales=(1.0, ), flip=False,
-                                predict_on='support')).eval()
+    model = _dual(
+        test_cfg=dict(scales=(
+            1.0, ), flip=False, predict_on='support')).eval()
     inputs, samples = _batch()
     with torch.no_grad():
         for p in model.cam_head.parameters():

@@ -1,0 +1,365 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Question: what does a training step of the method cost, and where?
+
+Compares ``DualCAMSegmentor`` (RCM + MAM) with ``CAMSegmentor`` on the same
+backbone, batch and crop (CPU): seconds per iteration (median of interleaved
+runs) and peak resident memory of a step (fresh subprocess per variant).
+Breaks the method's step into parts (exclusive wall time of each), and
+compares it with its *floor*: the network passes alone (MainNet forward +
+backward at each main scale on its batch slice, SupportNet no-grad forward at
+each support scale), each timed on its own and summed. Also measures RCM at
+feature vs crop resolution (``train_cfg.rcm_resolution``) and prototypes from
+crop- vs feature-resolution features (``train_cfg.proto_resolution``): time,
+memory and the RCM loss value on the same weights.
+
+Usage::
+
+    python benchmarks/bench_train_step.py               # r18-tiny, 96 px
+    python benchmarks/bench_train_step.py --backbone r50 --crop 128 \
+        --batch 4 --repeats 3
+"""
+import argparse
+import copy
+import functools
+import json
+import math
+import os.path as osp
+import sys
+import time
+from collections import defaultdict
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn.functional as F
+
+import common
+
+VARIANTS = {
+    'baseline': dict(name='cam'),
+    'method': dict(name='rcm_mam'),
+    'method, RCM at crop res.': dict(
+        name='rcm_mam', train_cfg=dict(rcm_resolution='crop')),
+    'method, protos at feature res.': dict(
+        name='rcm_mam', train_cfg=dict(proto_resolution='feature')),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data-root', default=common.DEFAULT_TOY_ROOT)
+    parser.add_argument(
+        '--backbone', choices=['r18-tiny', 'r50'], default='r18-tiny',
+        help='r50: the VOC recipe backbone, random init')
+    parser.add_argument('--crop', type=int, default=96)
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument(
+        '--no-write', action='store_true', help='do not touch RESULTS.md')
+    parser.add_argument('--child', help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def variant_config(variant: dict, args: argparse.Namespace):
+    """Config of a ``VARIANTS`` entry; self-supervision on from iter 0."""
+    if args.backbone == 'r50':
+        cfg = common.r50_config(variant['name'], args.data_root, args.crop,
+                                args.batch)
+    else:
+        cfg = common.toy_config(variant['name'], args.data_root, args.crop,
+                                args.batch)
+    if variant['name'] != 'cam':
+        cfg.model.train_cfg.self_sup_start_iter = 0
+        cfg.model.train_cfg.update(variant.get('train_cfg', {}))
+    return cfg
+
+
+def prepare(variant: dict, args: argparse.Namespace):
+    """Model, optimizer wrapper and batch of a variant (same seeds)."""
+    cfg = variant_config(variant, args)
+    model = common.build_model(cfg)
+    optim_wrapper = common.build_optim_wrapper(model, cfg)
+    inputs, samples = common.train_batch(cfg, args.batch)
+    return model, optim_wrapper, inputs, samples
+
+
+def child_main(spec: dict) -> None:
+    """Peak memory of two training steps of one variant (fresh process)."""
+    args = parse_args(spec['argv'])
+    common.setup()
+    model, optim_wrapper, inputs, samples = prepare(
+        VARIANTS[spec['variant']], args)
+    weights = sum(t.numel() * t.element_size()
+                  for t in list(model.parameters()) + list(model.buffers()))
+
+    def steps():
+        for _ in range(2):
+            common.train_step(model, optim_wrapper, inputs, samples)
+
+    peak = common.peak_rss_delta_mib(steps)
+    print(json.dumps(dict(peak_mib=peak, weights_mib=weights / 2**20)))
+
+
+class SectionTimer:
+    """Exclusive wall time of nested, named sections.
+
+    A section's time excludes the sections opened inside it, so the parts add
+    up to the total without double counting.
+    """
+
+    def __init__(self) -> None:
+        self.totals: Dict[str, float] = defaultdict(float)
+        self._stack: List[list] = []
+
+    def wrap(self, fn: Callable, label) -> Callable:
+        """``fn`` timed under ``label`` (a string or ``f(*args) -> str``)."""
+
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            name = label(*args) if callable(label) else label
+            self._stack.append([name, time.perf_counter(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                name, start, inner = self._stack.pop()
+                elapsed = time.perf_counter() - start
+                self.totals[name] += elapsed - inner
+                if self._stack:
+                    self._stack[-1][2] += elapsed
+
+        return timed
+
+
+def instrumented_step(model, optim_wrapper, inputs,
+                      samples) -> Dict[str, float]:
+    """Exclusive time of each part of one method step, and its total.
+
+    Wraps the segmentor's methods and the functions it calls (on this model
+    object and module only, restored afterwards) in a :class:`SectionTimer`.
+    """
+    from mmseg_wsss.models.segmentors import dual_cam_segmentor as dcs
+    crop = inputs.shape[-1]
+
+    def scale_of(x):
+        return f'x{x.shape[-1] / crop:g}, N={x.shape[0]}'
+
+    def bound(obj, name):
+        return getattr(type(obj), name).__get__(obj)
+
+    timer = SectionTimer()
+    wrap = timer.wrap
+    methods = {
+        (model, 'loss'): 'loss(): cls loss, labels, valid mask',
+        (model, 'forward_cams'): lambda x: f'MainNet fwd {scale_of(x)}',
+        (model, 'support_cams'): lambda x: f'SupportNet fwd {scale_of(x)}',
+        (model, '_run_support'): 'SupportNet: resize, ReLU, mask',
+        (model, '_rcm_loss'): 'RCM: region masks, feature resize',
+        (model, '_mam_loss'): 'MAM: rescale inputs, resize CAMs',
+        (model.loss_rcm, 'forward'): 'RCM loss fwd',
+        (model.loss_mam, 'forward'): 'MAM loss fwd',
+    }
+    if model.memory is not None:
+        methods[(model.memory, 'update')] = 'prototypes: memory update'
+    functions = {
+        'class_prototypes': 'prototypes: class_prototypes',
+        'leave_one_out_prototypes': 'prototypes: leave-one-out',
+        'region_mask': 'RCM: region masks, feature resize',
+        'normalize_cams': 'RCM: region masks, feature resize',
+    }
+    saved = {name: getattr(dcs, name) for name in functions}
+    for (obj, name), label in methods.items():
+        setattr(obj, name, wrap(bound(obj, name), label))
+    for name, label in functions.items():
+        setattr(dcs, name, wrap(saved[name], label))
+    try:
+        start = time.perf_counter()
+        losses = model.loss(inputs, samples)
+        loss, _ = wrap(model.parse_losses, 'parse losses')(losses)
+        wrap(optim_wrapper.backward, 'backward (all losses)')(loss)
+        wrap(optim_wrapper.step, 'optimizer step')()
+        wrap(optim_wrapper.zero_grad, 'optimizer step')()
+        wrap(model.update_support, 'SupportNet EMA update')()
+        total = time.perf_counter() - start
+    finally:
+        for name, fn in saved.items():
+            setattr(dcs, name, fn)
+        for obj, name in methods:
+            vars(obj).pop(name)
+    parts = dict(timer.totals)
+    parts['(untimed glue)'] = total - sum(parts.values())
+    parts['total'] = total
+    return parts
+
+
+def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
+    """The network passes of one method step, each as its own function.
+
+    MainNet forward + backward at each main scale (scale 1.0 on the batch,
+    the others on the first ``ceil(mam_batch_fraction * N)`` images, as
+    ``_mam_loss`` does) and SupportNet's no-grad forward at each support
+    scale on the batch.
+    """
+    cfg = model.train_cfg
+    n, _, h, w = inputs.shape
+    m = max(1, math.ceil(cfg.mam_batch_fraction * n))
+
+    def rescale(x, scale):
+        if scale == 1.0:
+            return x
+        return F.interpolate(
+            x, size=(round(h * scale), round(w * scale)), mode='bilinear',
+            align_corners=False)
+
+    def main_pass(x):
+        cams, feats = model.forward_cams(x)
+        (cams.sum() + feats.sum()).backward()
+        model.zero_grad(set_to_none=True)
+
+    @torch.no_grad()
+    def support_pass(x):
+        model.support_cams(x)
+
+    passes = {}
+    for scale in cfg.main_scales:
+        x = rescale(inputs if scale == 1.0 else inputs[:m], scale)
+        passes[f'MainNet fwd+bwd x{scale:g}, N={x.shape[0]}'] = \
+            functools.partial(main_pass, x)
+    for scale in cfg.support_scales:
+        x = rescale(inputs, scale)
+        passes[f'SupportNet fwd x{scale:g}, N={n}'] = \
+            functools.partial(support_pass, x)
+    return passes
+
+
+def rcm_loss_values(model, inputs, samples) -> Dict[str, float]:
+    """``loss_rcm`` of every resolution variant on the same weights.
+
+    Each variant runs on a deep copy of ``model`` (same weights, same
+    prototype memory), so only the resolution settings differ.
+    """
+    values = {}
+    for name, variant in VARIANTS.items():
+        if variant['name'] == 'cam':
+            continue
+        clone = copy.deepcopy(model)
+        clone.train_cfg.update(
+            dict(rcm_resolution='feature', proto_resolution='crop'))
+        clone.train_cfg.update(variant.get('train_cfg', {}))
+        with torch.no_grad():
+            values[name] = float(clone.loss(inputs, samples)['main.loss_rcm'])
+    return values
+
+
+def fmt(seconds: float) -> str:
+    return f'{seconds * 1000:.1f}'
+
+
+def ratio_of_medians_per_round(num: List[float],
+                               den: List[float]) -> float:
+    """Median over rounds of ``num[r] / den[r]`` (same-round ratio)."""
+    return common.median([a / b for a, b in zip(num, den)])
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child_main(json.loads(args.child))
+        return
+    common.setup()
+    common.ensure_toy_data(args.data_root)
+    prepared = {name: prepare(v, args) for name, v in VARIANTS.items()}
+    model, optim_wrapper, inputs, samples = prepared['method']
+    passes = floor_passes(model, inputs)
+    part_runs = []
+
+    def instrumented():
+        part_runs.append(
+            instrumented_step(model, optim_wrapper, inputs, samples))
+
+    # Every round runs each variant's step, the instrumented method step and
+    # each network pass once, so all of them see the same machine load.
+    fns = {
+        name: functools.partial(common.train_step, *objs)
+        for name, objs in prepared.items()
+    }
+    fns['instrumented method step'] = instrumented
+    fns.update(passes)
+    times = common.interleaved_times(fns, args.repeats)
+    part_runs = part_runs[1:]  # drop the warm-up round
+    floor_runs = [sum(run) for run in zip(*(times[k] for k in passes))]
+
+    memory = {
+        name: common.run_child(
+            osp.abspath(__file__), dict(variant=name, argv=sys.argv[1:]))
+        for name in VARIANTS
+    }
+    base_mem = memory['baseline']['peak_mib']
+    rows = [[
+        name,
+        fmt(common.median(times[name])),
+        f'{ratio_of_medians_per_round(times[name], times["baseline"]):.2f}',
+        f'{memory[name]["peak_mib"]:.0f}',
+        f'{memory[name]["peak_mib"] / base_mem:.2f}',
+        f'{memory[name]["weights_mib"]:.1f}',
+    ] for name in VARIANTS]
+    table_step = common.markdown_table([
+        'variant', 'ms/iter (median)', 'x baseline (median of per-round '
+        'ratios)', 'peak RSS of 2 steps (MiB above setup)', 'x baseline',
+        'weights+buffers MiB'
+    ], rows)
+
+    total_runs = [run['total'] for run in part_runs]
+    total = common.median(total_runs)
+    names = sorted({k for run in part_runs for k in run} - {'total'})
+    part_median = {
+        k: common.median([run.get(k, 0.0) for run in part_runs])
+        for k in names
+    }
+    rows = [[k, fmt(v), f'{100 * v / total:.0f}%']
+            for k, v in sorted(part_median.items(), key=lambda kv: -kv[1])]
+    rows.append(['total (instrumented step)', fmt(total), '100%'])
+    table_parts = common.markdown_table(
+        ['part of the method step (exclusive wall time)', 'ms (median)',
+         'share'], rows)
+
+    rows = [[k, fmt(common.median(times[k]))] for k in passes]
+    rows += [
+        ['**floor** (sum of the passes)',
+         fmt(common.median(floor_runs))],
+        ['method step', fmt(common.median(times['method']))],
+        ['**method step / floor** (median of per-round ratios)',
+         f'{ratio_of_medians_per_round(times["method"], floor_runs):.2f}'],
+        ['instrumented method step / floor',
+         f'{ratio_of_medians_per_round(total_runs, floor_runs):.2f}'],
+    ]
+    table_floor = common.markdown_table(['network pass', 'ms (median)'],
+                                        rows)
+
+    values = rcm_loss_values(model, inputs, samples)
+    ref = values['method']
+    rows = [[name, f'{v:.4f}', f'{v - ref:+.4f}']
+            for name, v in values.items()]
+    table_loss = common.markdown_table(
+        ['variant (same weights, same batch)', 'loss_rcm', 'diff vs method'],
+        rows)
+
+    n, _, h, w = inputs.shape
+    body = (
+        f'Backbone {args.backbone}, batch {n}, crop {h}x{w}; '
+        f'{args.repeats} rounds after 1 warm-up round, each round running '
+        'every variant, the instrumented step and every network pass once. '
+        'Peak memory: `/proc/self/status` VmHWM (reset through '
+        '`clear_refs`) minus the RSS after setup, in a fresh process per '
+        'variant. The floor is MainNet fwd+bwd at each main scale on its '
+        'batch slice plus SupportNet no-grad fwd at each support scale; it '
+        'leaves out the optimizer step and the EMA update.\n\n' +
+        table_step + '\n\n' + table_parts + '\n\n' + table_floor +
+        '\n\nRCM loss of the resolution variants on one deep copy each of '
+        f'the method model after its {2 * (args.repeats + 1)} steps on this '
+        'batch:\n\n' + table_loss + '\n')
+    common.append_results(
+        'bench_train_step.py: cost of a method step vs the baseline', body,
+        write=not args.no_write)
+
+
+if __name__ == '__main__':
+    main()
