@@ -5,7 +5,7 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .compat import (allow_mmengine_checkpoints, patch_mmcv_adjust_hue,
-                     patch_mmcv_ops)
+                     patch_mmcv_ops, patch_mmengine_cpu_dist)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -23,6 +23,7 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
 patch_mmcv_ops()
 patch_mmcv_adjust_hue()
 allow_mmengine_checkpoints()
+patch_mmengine_cpu_dist()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001
 

@@ -2,3 +2,9 @@
 _base_ = './default_runtime.py'
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
+# device_ids=None lets DDP wrap CPU modules (and single-GPU ones alike)
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel',
+    device_ids=None,
+    broadcast_buffers=False,
+    find_unused_parameters=False)

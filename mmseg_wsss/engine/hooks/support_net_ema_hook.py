@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from typing import Optional
 
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -21,8 +22,10 @@ class SupportNetEMAHook(Hook):
     gradient accumulation, only on the iterations that stepped).
 
     The model is unwrapped from DDP (``is_model_wrapper``); every rank runs
-    the same update on the same synchronised MainNet, so SupportNet stays
-    identical across ranks.
+    the same update on the same synchronised MainNet parameters. MainNet's
+    BatchNorm statistics are per rank under DDP (``broadcast_buffers=False``,
+    mmengine's default), so SupportNet's copies of them are averaged over
+    the ranks after each update: SupportNet stays identical on every rank.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -58,4 +61,14 @@ class SupportNetEMAHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         """EMA step when the optimizer stepped in this iteration."""
         if runner.optim_wrapper.should_update():
-            self._model(runner).update_support()
+            model = self._model(runner)
+            model.update_support()
+            self._average_buffers(model.support)
+
+    @staticmethod
+    def _average_buffers(support) -> None:
+        if get_world_size() < 2:
+            return
+        for buffer in support.module.buffers():
+            if buffer.is_floating_point():
+                all_reduce(buffer, op='mean')

@@ -1,0 +1,73 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Two CPU processes (gloo) train the toy DualCAMSegmentor with DDP."""
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+from test_training import REPO_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_ddp_keeps_support_net_identical(toy_voc, tmp_path):
+    worker = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'ddp_train_worker.py')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    subprocess.run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={free_port()}', worker, toy_voc,
+        str(tmp_path)
+    ],
+                   check=True,
+                   cwd=REPO_ROOT,
+                   env=env,
+                   timeout=600)
+    result = json.loads((tmp_path / 'ddp_result.json').read_text())
+    assert result['world_size'] == 2
+    assert result['digests'][0] == result['digests'][1]
+    assert result['steps'] == [5, 5]  # the copy + 4 EMA steps on each rank
+    # only rank 0 writes checkpoints
+    assert sorted(osp.basename(p)
+                  for p in glob.glob(str(tmp_path / '*.pth'))) == [
+                      'iter_2.pth', 'iter_4.pth'
+                  ]
+
+
+def test_dist_train_sh_trains_on_two_cpu_processes(toy_voc, tmp_path):
+    script = osp.join(REPO_ROOT, 'tools', 'dist_train.sh')
+    config = osp.join(REPO_ROOT, 'configs', 'toy',
+                      'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+    options = [
+        f'{key}.dataset.data_root={toy_voc}'
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ] + ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2']
+    env = dict(
+        os.environ,
+        PORT=str(free_port()),
+        OMP_NUM_THREADS='1',
+        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    subprocess.run(
+        [
+            'bash', script, config, '2', '--work-dir',
+            str(tmp_path), '--cfg-options'
+        ] + options,
+        check=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=600)
+    assert [osp.basename(p)
+            for p in glob.glob(str(tmp_path / '*.pth'))] == ['iter_2.pth']
+    logs = glob.glob(str(tmp_path / '*' / '*.log'))
+    assert len(logs) == 1  # rank 0 logs, rank 1 stays quiet
+    with open(logs[0]) as f:
+        log = f.read()
+    assert 'Distributed launcher: pytorch' in log
+    assert 'Distributed training: True' in log
