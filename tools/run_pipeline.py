@@ -1,0 +1,106 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Run the whole WSSS pipeline, resumable step by step, with a report.
+
+Stage-1 training -> CAM sweep -> pseudo labels (+ CRF) -> pseudo-mask mIoU ->
+stage-2 training -> val mIoU -> pictures -> ``WORK_DIR/report.md``. A step
+whose result exists (``WORK_DIR/steps/<step>.json``) is skipped, so rerunning
+after a crash continues where it stopped. Example (the toy demo)::
+
+    python tools/run_pipeline.py \
+        configs/toy/rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py \
+        configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
+        --work-dir work_dirs/demo --make-toy-data data/toy_voc
+"""
+import argparse
+import importlib.util
+import os.path as osp
+import time
+
+from mmengine.config import Config, DictAction
+
+from mmseg_wsss.apis.pipeline import STEPS, WSSSPipeline
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Seeds -> pseudo labels -> segmentation, resumable')
+    parser.add_argument('stage1_config', help='CAM network config')
+    parser.add_argument('stage2_config', help='segmentation config')
+    parser.add_argument('--work-dir', required=True, help='output folder')
+    parser.add_argument(
+        '--data-root', help='override data_root of every dataloader')
+    parser.add_argument(
+        '--make-toy-data',
+        metavar='DIR',
+        help='draw the embedded toy data set into DIR first (kept if it is '
+        'there) and use it as the data root')
+    parser.add_argument(
+        '--crf',
+        action='store_true',
+        help='refine the pseudo labels with a dense CRF (parameters: '
+        'model.test_cfg.crf of stage 1, else the defaults)')
+    parser.add_argument(
+        '--steps',
+        nargs='+',
+        choices=STEPS,
+        default=list(STEPS),
+        help='steps to run (default: all)')
+    parser.add_argument(
+        '--num-pictures', type=int, default=4, help='rows per picture')
+    parser.add_argument(
+        '--cfg-options-stage1',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the stage-1 config (key=value)')
+    parser.add_argument(
+        '--cfg-options-stage2',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the stage-2 config (key=value)')
+    return parser.parse_args(argv)
+
+
+def make_toy_data(out_dir: str) -> None:
+    """Draw the toy data set unless a finished one is already there."""
+    if osp.exists(osp.join(out_dir, 'toy_voc.json')):
+        return
+    path = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'misc', 'make_toy_voc.py')
+    spec = importlib.util.spec_from_file_location('make_toy_voc', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.make_toy_voc(out_dir)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    data_root = args.data_root
+    if args.make_toy_data:
+        make_toy_data(args.make_toy_data)
+        data_root = data_root or osp.abspath(args.make_toy_data)
+    cfg1 = Config.fromfile(args.stage1_config)
+    cfg2 = Config.fromfile(args.stage2_config)
+    if args.cfg_options_stage1:
+        cfg1.merge_from_dict(args.cfg_options_stage1)
+    if args.cfg_options_stage2:
+        cfg2.merge_from_dict(args.cfg_options_stage2)
+    crf = None
+    if args.crf:
+        crf = dict(cfg1.model.get('test_cfg', {}).get('crf') or {})
+    pipeline = WSSSPipeline(
+        cfg1,
+        cfg2,
+        args.work_dir,
+        data_root=data_root,
+        crf=crf,
+        num_pictures=args.num_pictures)
+    results = pipeline.run(args.steps)
+    print()
+    print('\n'.join(pipeline.report_table(results)))
+    print(f'\nReport: {osp.join(pipeline.work_dir, "report.md")} '
+          f'({time.perf_counter() - start:.0f} s)')
+
+
+if __name__ == '__main__':
+    main()
