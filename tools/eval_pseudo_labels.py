@@ -17,6 +17,7 @@ from mmseg_wsss.apis import evaluate_pseudo_labels
 
 
 def parse_args(argv=None):
+    """Command-line arguments (``argv`` defaults to ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description='mIoU of pseudo-label PNGs against ground-truth masks')
     parser.add_argument('pred_dir', help='folder of {image name}.png masks')
@@ -34,6 +35,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Score a pseudo-label folder; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     metrics = evaluate_pseudo_labels(
         args.pred_dir, args.data_root, split=args.split, gt_dir=args.gt_dir)

@@ -23,6 +23,7 @@ from mmseg_wsss.apis import (build_infer_dataset, init_cam_model,
 
 
 def parse_args(argv=None):
+    """Command-line arguments (``argv`` defaults to ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         description='Write one pseudo-label PNG per image of a split')
     parser.add_argument('config', help='config file of the CAM network')
@@ -76,6 +77,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Export pseudo labels; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:

@@ -21,7 +21,11 @@ _MAX_NAMES_SHOWN = 5
 
 
 def read_split_names(path: str) -> List[str]:
-    """Image names of a VOC split file (first field of each line).
+    """Image names of a VOC split file.
+
+    The name is the first field of each line, without folder or ``.jpg``,
+    so IRN-style lines (``/JPEGImages/x.jpg /SegmentationClassAug/x.png``)
+    work too.
 
     Args:
         path (str): Path of the split file.
@@ -31,10 +35,11 @@ def read_split_names(path: str) -> List[str]:
     """
     if not fileio.exists(path):
         raise FileNotFoundError(f'split file {path} not found')
-    names = [
-        line.split()[0] for line in fileio.get_text(path).splitlines()
-        if line.strip()
-    ]
+    names = []
+    for line in fileio.get_text(path).splitlines():
+        if line.strip():
+            name = osp.basename(line.split()[0])
+            names.append(name[:-4] if name.endswith('.jpg') else name)
     if not names:
         raise ValueError(f'split file {path} lists no image')
     return names

@@ -114,8 +114,7 @@ def init_cam_model(config: Union[str, Path, Config],
                    checkpoint: Optional[str] = None,
                    device: str = 'cpu',
                    cfg_options: Optional[dict] = None) -> nn.Module:
-    """Build a CAM segmentor from a config and load its weights, for
-    inference.
+    """Build a CAM segmentor for inference and load its weights.
 
     Like ``mmseg.apis.init_model``, which cannot be used because it passes
     ``pretrained`` to every segmentor.

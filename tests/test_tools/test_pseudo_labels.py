@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from PIL import Image
-
 from mmseg.datasets import PascalVOCDataset
 from mmseg.evaluation import IoUMetric
+from PIL import Image
+
 from mmseg_wsss.apis import (build_infer_dataset, evaluate_pseudo_labels,
                              init_cam_model, make_pseudo_labels, predict_image,
                              voc_palette)
@@ -66,6 +66,7 @@ def reference(toy_model, train_set, tmp_path_factory):
 
 
 def image_name(dataset, idx):
+    """Base name of the image ``idx`` of ``dataset``."""
     path = dataset.get_data_info(idx)['img_path']
     return osp.splitext(osp.basename(path))[0]
 
@@ -224,6 +225,7 @@ def test_crf_ignore_band_and_cams(toy_model, train_set, tmp_path):
 
 
 def write_png(path, array):
+    """Save an index mask as an 'L' mode PNG."""
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_wsss.visualization import CAPTION_HEIGHT
+
 
 def test_grid_size_and_columns(toy_cam_checkpoint, load_tool, tmp_path):
     tool = load_tool('vis_cams')
@@ -20,10 +22,10 @@ def test_grid_size_and_columns(toy_cam_checkpoint, load_tool, tmp_path):
     ])
     grid = mmcv.imread(out)
     # columns: image, max_classes CAMs, GT, thresholded CAM
-    row_height = cell + tool.CAPTION_HEIGHT
+    row_height = cell + CAPTION_HEIGHT
     assert grid.shape == (rows * row_height, (max_classes + 3) * cell, 3)
     # the first image's GT cell holds VOC colours, not a blank cell
-    gt_cell = grid[tool.CAPTION_HEIGHT:row_height,
+    gt_cell = grid[CAPTION_HEIGHT:row_height,
                    (max_classes + 1) * cell:(max_classes + 2) * cell]
     assert (gt_cell != 255).any()
 
@@ -49,7 +51,7 @@ def test_pseudo_dir_column(toy_cam_checkpoint, toy_voc, load_tool, tmp_path):
         '--max-classes', '1', '--pseudo-dir',
         str(pseudo_dir)
     ])
-    last = grid[tool.CAPTION_HEIGHT:, 3 * 48:].reshape(-1, 3)
+    last = grid[CAPTION_HEIGHT:, 3 * 48:].reshape(-1, 3)
     # BGR of aeroplane appears, and nothing but it and the white margin
     colours = {tuple(c) for c in np.unique(last, axis=0)}
     assert colours == {(0, 0, 128), (255, 255, 255)}

@@ -1,0 +1,94 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""tools/run_pipeline.py end to end on the toy data, and its resumption."""
+import importlib.util
+import math
+import os
+import os.path as osp
+import re
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+STAGE1 = osp.join(REPO_ROOT, 'configs', 'toy',
+                  'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+STAGE2 = osp.join(REPO_ROOT, 'configs', 'toy',
+                  'deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+
+
+def _tool():
+    path = osp.join(REPO_ROOT, 'tools', 'run_pipeline.py')
+    spec = importlib.util.spec_from_file_location('run_pipeline', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _argv(toy_voc, work_dir):
+    return [
+        STAGE1, STAGE2, '--work-dir',
+        str(work_dir), '--data-root', toy_voc, '--num-pictures', '2',
+        '--cfg-options-stage1', 'train_cfg.max_iters=6',
+        'model.train_cfg.self_sup_start_iter=2',
+        'train_dataloader.batch_size=4', 'model.test_cfg.scales=[1.0,0.5]',
+        'test_dataloader.dataset.indices=8', '--cfg-options-stage2',
+        'train_cfg.max_iters=4', 'train_dataloader.batch_size=4',
+        'test_dataloader.dataset.indices=8'
+    ]
+
+
+@pytest.fixture(scope='module')
+def pipeline_run(toy_voc, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('pipeline')
+    _tool().main(_argv(toy_voc, work_dir))
+    return work_dir
+
+
+def _report_mious(work_dir):
+    with open(osp.join(work_dir, 'report.md')) as f:
+        report = f.read()
+    rows = re.findall(
+        r'^\| (CAM \(seeds\)|pseudo masks|segmentation) \| '
+        r'\w+ \| ([^|]+) \|', report, re.M)
+    return report, {name: float(value) for name, value in rows}
+
+
+def test_pipeline_writes_report_with_three_finite_mious(pipeline_run):
+    report, mious = _report_mious(pipeline_run)
+    assert set(mious) == {'CAM (seeds)', 'pseudo masks', 'segmentation'}
+    assert all(math.isfinite(v) and 0 <= v <= 100 for v in mious.values())
+    assert 'best background threshold' in report
+    for picture in ('cam_grid.png', 'val_predictions.png'):
+        assert osp.getsize(osp.join(pipeline_run, picture)) > 0
+        assert f']({picture})' in report
+    # one pseudo label per train_aug image
+    with open(
+            osp.join(
+                _report_data_root(report), 'ImageSets', 'Segmentation',
+                'train_aug.txt')) as f:
+        names = f.read().split()
+    assert sorted(os.listdir(osp.join(pipeline_run, 'pseudo_labels'))) == \
+        sorted(n + '.png' for n in names)
+
+
+def _report_data_root(report):
+    return re.search(r'^- data: `([^`]+)`', report, re.M).group(1)
+
+
+def test_rerun_redoes_only_the_deleted_step(pipeline_run, toy_voc, capsys):
+    steps_dir = osp.join(pipeline_run, 'steps')
+    before = {
+        f: os.stat(osp.join(steps_dir, f)).st_mtime_ns
+        for f in os.listdir(steps_dir)
+    }
+    os.remove(osp.join(steps_dir, 'eval_seg.json'))
+    capsys.readouterr()
+    _tool().main(_argv(toy_voc, pipeline_run))
+    after = {
+        f: os.stat(osp.join(steps_dir, f)).st_mtime_ns
+        for f in os.listdir(steps_dir)
+    }
+    assert set(after) == set(before)
+    changed = {f for f in after if after[f] != before.get(f)}
+    assert changed == {'eval_seg.json'}
+    _, mious = _report_mious(pipeline_run)
+    assert math.isfinite(mious['segmentation'])
