@@ -5,7 +5,8 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .compat import (allow_mmengine_checkpoints, patch_mmcv_adjust_hue,
-                     patch_mmcv_ops, patch_mmengine_cpu_dist)
+                     patch_mmcv_ops, patch_mmengine_checkpoint_saving,
+                     patch_mmengine_cpu_dist)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -24,6 +25,7 @@ patch_mmcv_ops()
 patch_mmcv_adjust_hue()
 allow_mmengine_checkpoints()
 patch_mmengine_cpu_dist()
+patch_mmengine_checkpoint_saving()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001
 

@@ -422,3 +422,118 @@ def patch_mmengine_cpu_dist() -> bool:
     init_dist_pytorch._cpu_aware = True
     dist_utils._init_dist_pytorch = init_dist_pytorch
     return True
+
+
+def write_file_atomically(data: bytes, filepath: str) -> None:
+    """Write ``data`` to ``filepath`` so that readers see old or new bytes.
+
+    The bytes go to a temporary file in the same directory, are flushed to
+    disk, then renamed over ``filepath`` (``os.replace`` is atomic within a
+    file system). A crash, ``SIGKILL`` or full disk while writing leaves the
+    previous file untouched; the temporary file is removed on errors raised
+    in this process. A symlink is followed, so its target is replaced.
+
+    Args:
+        data (bytes): The new content.
+        filepath (str): The file to write; its directory is created.
+    """
+    import uuid
+    target = osp.realpath(filepath)
+    os.makedirs(osp.dirname(target), exist_ok=True)
+    tmp = f'{target}.{uuid.uuid4().hex[:8]}.tmp'
+    try:
+        # 'x' creates a new file with the usual (umask) permissions
+        with open(tmp, 'xb') as f:
+            f.write(data)
+            f.flush()
+            # without it a power cut can leave the renamed file empty
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _atomic_local_put(self, obj: bytes, filepath) -> None:
+    """``LocalBackend.put`` via :func:`write_file_atomically`.
+
+    Targets that exist but are not regular files (``/dev/null``, a FIFO)
+    cannot be replaced by a rename, so they are written in place.
+    """
+    filepath = str(filepath)
+    if osp.exists(filepath) and not osp.isfile(filepath):
+        with open(filepath, 'wb') as f:
+            f.write(obj)
+        return
+    write_file_atomically(obj, filepath)
+
+
+def _save_checkpoint_then_prune(self, runner, step: int, meta: dict) -> None:
+    """``CheckpointHook._save_checkpoint_with_step``, saving before pruning.
+
+    mmengine 0.10.7 removes the oldest kept checkpoint *before* writing the
+    new one, so with ``max_keep_ckpts=1`` a crash while saving leaves no
+    checkpoint and ``last_checkpoint`` naming a deleted file. Here the new
+    checkpoint is written first, ``last_checkpoint`` is replaced atomically,
+    and only then is the oldest checkpoint removed. The bookkeeping
+    (``keep_ckpt_ids``, ``last_ckpt`` in the message hub) is mmengine's.
+    """
+    from mmengine.dist import is_main_process
+    stale = None
+    keep_ids = self.keep_ckpt_ids if self.max_keep_ckpts > 0 else None
+    # the best-checkpoint path saves the same step a second time
+    if keep_ids is not None and (not keep_ids or keep_ids[-1] != step):
+        if len(keep_ids) == self.max_keep_ckpts:
+            stale = keep_ids[0]
+        keep_ids.append(step)  # a full deque drops ``stale`` here
+        runner.message_hub.update_info('keep_ckpt_ids', list(keep_ids))
+    filename = self.filename_tmpl.format(step)
+    self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+    runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+    runner.save_checkpoint(
+        self.out_dir,
+        filename,
+        self.file_client_args,
+        save_optimizer=self.save_optimizer,
+        save_param_scheduler=self.save_param_scheduler,
+        meta=meta,
+        by_epoch=self.by_epoch,
+        backend_args=self.backend_args,
+        **self.args)
+    if not is_main_process():
+        return
+    write_file_atomically(self.last_ckpt.encode(),
+                          osp.join(runner.work_dir, 'last_checkpoint'))
+    if stale is not None:
+        path = self.file_backend.join_path(self.out_dir,
+                                           self.filename_tmpl.format(stale))
+        if self.file_backend.isfile(path):
+            self.file_backend.remove(path)
+        elif self.file_backend.isdir(path):
+            # checkpoints saved by DeepSpeed are directories
+            self.file_backend.rmtree(path)
+
+
+def patch_mmengine_checkpoint_saving() -> bool:
+    """Make mmengine's checkpoints survive a crash while they are saved.
+
+    mmengine 0.10.7 writes checkpoints with ``LocalBackend.put``, which
+    truncates the file first: a ``SIGKILL``, full disk or quota error while
+    writing leaves a partial file, and the best-checkpoint path rewrites
+    the very file ``last_checkpoint`` names. ``put`` is replaced by
+    :func:`write_file_atomically` and ``CheckpointHook`` by
+    :func:`_save_checkpoint_then_prune`, so the previous checkpoint and
+    ``last_checkpoint`` stay loadable until a complete new one replaces
+    them. Other storage backends (Petrel, HTTP...) are left alone.
+
+    Returns:
+        bool: Whether the patch was installed (False if already there).
+    """
+    from mmengine.fileio.backends import LocalBackend
+    from mmengine.hooks import CheckpointHook
+    if LocalBackend.put is _atomic_local_put:
+        return False
+    LocalBackend.put = _atomic_local_put
+    CheckpointHook._save_checkpoint_with_step = _save_checkpoint_then_prune
+    return True

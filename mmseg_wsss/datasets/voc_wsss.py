@@ -15,7 +15,7 @@ import pickle
 import warnings
 import xml.etree.ElementTree as ET
 from collections import Counter
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 import numpy as np
@@ -315,6 +315,73 @@ def check_image_bytes(data: bytes, path: str) -> None:
             f'{data[:8]!r})')
 
 
+# EXIF orientations that rotate by 90 degrees: decoders that honour EXIF
+# (OpenCV's IMREAD_COLOR, which mmcv's LoadImageFromFile uses) swap the sides.
+_EXIF_ORIENTATION = 0x0112
+_EXIF_TRANSPOSED = (5, 6, 7, 8)
+
+
+def _image_header(path: str,
+                  backend_args: Optional[dict] = None,
+                  apply_exif: bool = True) -> Tuple[str, Tuple[int, int]]:
+    """Mode and size of an image file, read from its header only.
+
+    Args:
+        path (str): Path of the image.
+        backend_args (dict, optional): mmengine file backend arguments.
+            Defaults to None.
+        apply_exif (bool): Swap height and width when the EXIF orientation
+            rotates the image, as colour decoders do (masks are read
+            unchanged, so not for them). Defaults to True.
+
+    Returns:
+        tuple[str, tuple[int, int]]: PIL mode and ``(height, width)``.
+
+    Raises:
+        ValueError: The file is not a readable image; the message names it.
+    """
+    try:
+        with fileio.get_local_path(path, backend_args) as local, \
+                Image.open(local) as img:
+            height, width = img.height, img.width
+            if apply_exif and img.getexif().get(_EXIF_ORIENTATION,
+                                                1) in _EXIF_TRANSPOSED:
+                height, width = width, height
+            return img.mode, (height, width)
+    except OSError as err:
+        raise ValueError(f'{path} is not a readable image: {err}') from err
+
+
+def check_mask_matches_image(seg_map_path: str,
+                             img_path: str,
+                             backend_args: Optional[dict] = None) -> None:
+    """Fail clearly when a mask is no index image or differs in size.
+
+    A mask of another size than its image is usually the mask of another
+    image; training or evaluating on it gives silently wrong labels (and
+    obscure shape errors later). Only headers are read.
+
+    Args:
+        seg_map_path (str): Path of the mask.
+        img_path (str): Path of its image.
+        backend_args (dict, optional): mmengine file backend arguments.
+            Defaults to None.
+
+    Raises:
+        ValueError: The mask is not a 'P' or 'L' image or its size is not
+            the image's; the message names both files.
+    """
+    mode, mask_size = _image_header(seg_map_path, backend_args, False)
+    if mode not in ('P', 'L'):
+        raise ValueError(f'{seg_map_path} is a {mode!r} image; masks must be '
+                         'index images (P or L mode)')
+    _, img_size = _image_header(img_path, backend_args)
+    if mask_size != img_size:
+        raise ValueError(
+            f'mask {seg_map_path} is {mask_size[0]}x{mask_size[1]} (HxW) but '
+            f'its image {img_path} is {img_size[0]}x{img_size[1]}')
+
+
 @DATASETS.register_module()
 class WeakVOCDataset(BaseSegDataset):
     """PASCAL VOC 2012 with image-level labels, for WSSS.
@@ -337,10 +404,13 @@ class WeakVOCDataset(BaseSegDataset):
 
     Loading, per split: read names (CRLF tolerated, blank lines skipped,
     DeepLab-style ``/JPEGImages/x.jpg /Seg.../x.png`` lines reduced to
-    ``x``) -> reject duplicates -> check every image exists -> image labels
-    from the chosen source -> skip (with a warning) or reject images
-    without any foreground label. At fetch time :meth:`prepare_data` checks
-    that the image file is not empty or truncated before the pipeline runs.
+    ``x``) -> reject duplicates -> check every image exists -> check that
+    every mask is an index image of its image's size (headers only) ->
+    image labels from the chosen source -> skip (with a warning) or reject
+    images without any foreground label. At fetch time :meth:`prepare_data`
+    checks that the image file is not empty or truncated before the
+    pipeline runs, and that a packed mask holds only classes and
+    ``ignore_index``.
 
     Args:
         ann_file (str): Split file, one image name per line.
@@ -515,6 +585,10 @@ class WeakVOCDataset(BaseSegDataset):
                 f'images listed in {self.ann_file} are missing: '
                 f'{_show_names(missing)}')
         seg_map_paths = [self._seg_map_path(n) for n in names]
+        for img_path, seg_map_path in zip(img_paths, seg_map_paths):
+            if seg_map_path is not None:
+                check_mask_matches_image(seg_map_path, img_path,
+                                         self.backend_args)
         source = self._resolve_label_source()
         all_labels = self._image_labels(source, names, seg_map_paths)
 
@@ -543,15 +617,42 @@ class WeakVOCDataset(BaseSegDataset):
         return data_list
 
     def prepare_data(self, idx: int):
-        """Check the image file, then run the pipeline on one sample.
+        """Check the image file, run the pipeline, check the packed mask.
 
         Args:
             idx (int): Sample index.
 
         Returns:
             Any: The pipeline's output.
+
+        Raises:
+            ValueError: The image is empty or truncated, or the packed mask
+                has values that are neither classes nor ``ignore_index``;
+                the message names the file.
         """
         data_info = self.get_data_info(idx)
         path = data_info['img_path']
         check_image_bytes(fileio.get(path, self.backend_args), path)
-        return self.pipeline(data_info)
+        results = self.pipeline(data_info)
+        self._check_mask_values(results, data_info.get('seg_map_path'))
+        return results
+
+    def _check_mask_values(self, results, seg_map_path: Optional[str]):
+        """Reject a packed ``gt_sem_seg`` with values outside the classes.
+
+        mmseg's ``IoUMetric`` drops such values without a word, so a mask
+        in another encoding (e.g. an RGB colour index) would give a wrong
+        mIoU instead of an error.
+        """
+        sample = results.get('data_samples') if isinstance(results,
+                                                           dict) else None
+        if sample is None or 'gt_sem_seg' not in sample:
+            return
+        seg = sample.gt_sem_seg.data
+        num_classes = len(self.metainfo['classes'])
+        bad = seg[(seg >= num_classes) & (seg != self.ignore_index)]
+        if bad.numel():
+            raise ValueError(
+                f'mask {seg_map_path} has values {bad.unique().tolist()} '
+                f'that are neither classes (0..{num_classes - 1}) nor '
+                f'ignore_index {self.ignore_index}')

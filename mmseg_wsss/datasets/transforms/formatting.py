@@ -33,7 +33,8 @@ class PackWSSSInputs(PackSegInputs):
 
         Raises:
             KeyError: ``results`` has no ``img_labels``.
-            ValueError: ``img_labels`` is not one-dimensional.
+            ValueError: ``img_labels`` is not one-dimensional, or the image
+                does not have 3 channels.
         """
         if 'img_labels' not in results:
             raise KeyError(
@@ -45,6 +46,14 @@ class PackWSSSInputs(PackSegInputs):
             raise ValueError(
                 f"'img_labels' of {results.get('img_path')} must have shape "
                 f'(C,), got {labels.shape}')
+        img = results.get('img')
+        if img is not None and (img.ndim != 3 or img.shape[2] != 3):
+            # PackSegInputs would pack a grey image as 1 channel, which the
+            # data preprocessor then broadcasts against 3-channel statistics
+            raise ValueError(
+                f"image {results.get('img_path')} has shape {img.shape}; CAM "
+                'networks take 3-channel images: load them with '
+                "LoadImageFromFile(color_type='color'), the default")
         packed = super().transform(results)
         packed['data_samples'].set_data(
             dict(img_labels=torch.from_numpy(labels.copy())))

@@ -3,12 +3,15 @@ from .multilabel_soft_margin_loss import (MultiLabelSoftMarginLoss,
                                           multilabel_soft_margin_loss)
 from .multiscale_attentive_loss import (MultiScaleAttentiveLoss, mam_targets,
                                         multiscale_attentive_loss)
+# yapf: disable
 from .regional_contrastive_loss import (PrototypeMemory,
                                         RegionalContrastiveLoss,
                                         class_prototypes,
                                         leave_one_out_prototypes,
                                         regional_contrastive_loss,
                                         resize_label_map)
+
+# yapf: enable
 
 __all__ = [
     'MultiLabelSoftMarginLoss', 'multilabel_soft_margin_loss',

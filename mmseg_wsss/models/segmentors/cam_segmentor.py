@@ -1,8 +1,12 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from typing import Dict, List, Tuple
+import math
+from numbers import Real
+from typing import Dict, List, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
+from mmengine.logging import MessageHub
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
@@ -18,7 +22,75 @@ DEFAULT_TEST_CFG = dict(
     bg_thr=0.15,
     labels='auto',
     cls_thr=0.5,
-    crf=None)
+    crf=None,
+    max_side=None)
+
+
+def check_scales(key: str, scales) -> None:
+    """Check a list of resize factors from a config.
+
+    Args:
+        key (str): Config key of the list, for the message.
+        scales: The value found there.
+
+    Raises:
+        ValueError: ``scales`` is not a non-empty list or tuple of positive,
+            finite numbers; the message names ``key``.
+    """
+    if not (isinstance(scales, (list, tuple)) and scales and all(
+            isinstance(s, Real) and not isinstance(s, bool)
+            and math.isfinite(s) and s > 0 for s in scales)):
+        raise ValueError(f'{key} must be a non-empty list of positive '
+                         f'scales, got {scales!r}')
+
+
+def check_known_keys(key: str, cfg: dict, known: Sequence[str]) -> None:
+    """Reject config keys that nothing reads.
+
+    A misspelt key (``bg_thresh``) would otherwise be ignored in silence
+    and its default used.
+
+    Args:
+        key (str): Name of the config dict, for the message.
+        cfg (dict): The config dict.
+        known (Sequence[str]): The keys it may have.
+
+    Raises:
+        ValueError: ``cfg`` has other keys; the message names them.
+    """
+    unknown = sorted(set(cfg) - set(known))
+    if unknown:
+        raise ValueError(f'{key} has unknown keys {unknown}; known keys: '
+                         f'{sorted(known)}')
+
+
+def check_finite_losses(losses: Dict[str, Tensor]) -> None:
+    """Stop training on a NaN or infinite loss, before it is used.
+
+    ``loss()`` runs before the backward pass, the optimizer step and the
+    SupportNet update, so raising here leaves the parameters of both
+    networks (and the last checkpoint) as they were.
+
+    Args:
+        losses (dict[str, Tensor]): Scalar losses, by (prefixed) name.
+
+    Raises:
+        FloatingPointError: A loss is not finite; the message names it and
+            the training iteration (1-based, as in the log).
+    """
+    values = torch.stack([v.detach().float() for v in losses.values()])
+    if bool(values.isfinite().all()):
+        return
+    bad = ', '.join(f'{name}={value.item()}'
+                    for name, value in zip(losses, values)
+                    if not value.isfinite())
+    it = MessageHub.get_current_instance().get_info('iter')
+    where = (f'at training iteration {it + 1}'
+             if it is not None else 'outside a training loop')
+    raise FloatingPointError(
+        f'non-finite loss {bad} {where}; no optimizer step or SupportNet '
+        'update was made with it. Resume from the last checkpoint with a '
+        'lower learning rate, without fp16, or after checking the data')
 
 
 @MODELS.register_module()
@@ -28,8 +100,9 @@ class CAMSegmentor(BaseSegmentor):
     ``loss()``: ``extract_feat()`` -> ``cam_head.forward()`` -> global
     average pooling -> ``loss_cls`` against ``img_labels``.
 
-    ``predict()``: ``multiscale_cams()`` over ``test_cfg.scales`` x flip ->
-    ``normalize_cams()`` with the image's labels -> ``[bg_thr, CAMs]``
+    ``predict()``: (images longer than ``test_cfg.max_side`` downscaled) ->
+    ``multiscale_cams()`` over ``test_cfg.scales`` x flip, at the input size
+    -> ``normalize_cams()`` with the image's labels -> ``[bg_thr, CAMs]``
     (-> dense CRF) -> ``postprocess_result()``. ``seg_logits`` holds the
     background score in channel 0 and the normalised CAMs in channels
     1..C, so ``pred_sem_seg`` is their argmax and mmseg's ``IoUMetric`` on a
@@ -45,8 +118,11 @@ class CAMSegmentor(BaseSegmentor):
             ``bg_thr`` (background score), ``labels`` ('gt': the image's
             labels, required; 'pred': classifier scores above ``cls_thr``;
             'auto': 'gt' when the sample has labels), ``crf`` (dict of
-            :class:`DenseCRF` parameters, or None). Missing keys take the
-            values of ``DEFAULT_TEST_CFG``.
+            :class:`DenseCRF` parameters, or None), ``max_side`` (int or
+            None: a batch whose longer side exceeds it runs the network on
+            a copy downscaled to it, and its CAMs are upsampled, which
+            bounds inference memory on huge images). Missing keys take the
+            values of ``DEFAULT_TEST_CFG``; unknown keys are an error.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): Initialization config.
     """
@@ -68,22 +144,27 @@ class CAMSegmentor(BaseSegmentor):
         self.num_classes = self.cam_head.num_classes
         self.align_corners = False
         self.train_cfg = train_cfg
+        check_known_keys('test_cfg', test_cfg or {}, DEFAULT_TEST_CFG)
         self.test_cfg = ConfigDict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self._check_test_cfg(self.test_cfg)
         self._crf = None
 
     @staticmethod
     def _check_test_cfg(cfg: ConfigDict) -> None:
-        if not cfg.scales or any(s <= 0 for s in cfg.scales):
-            raise ValueError(
-                f'test_cfg.scales must be a non-empty list of positive '
-                f'factors, got {cfg.scales}')
+        check_scales('test_cfg.scales', cfg.scales)
         if cfg.labels not in ('gt', 'pred', 'auto'):
             raise ValueError(f"test_cfg.labels must be 'gt', 'pred' or "
                              f"'auto', got {cfg.labels!r}")
         if not 0 <= cfg.bg_thr <= 1:
             raise ValueError(
                 f'test_cfg.bg_thr must lie in [0, 1], got {cfg.bg_thr}')
+        if not 0 < cfg.cls_thr < 1:
+            raise ValueError(
+                f'test_cfg.cls_thr must lie in (0, 1), got {cfg.cls_thr}')
+        if cfg.max_side is not None and not (isinstance(cfg.max_side, int)
+                                             and cfg.max_side > 0):
+            raise ValueError('test_cfg.max_side must be a positive int or '
+                             f'None, got {cfg.max_side!r}')
 
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Backbone (+ neck) features of images (N, 3, H, W)."""
@@ -103,10 +184,16 @@ class CAMSegmentor(BaseSegmentor):
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
-        """Image-level classification loss of a batch."""
+        """Image-level classification loss of a batch.
+
+        Raises:
+            FloatingPointError: The loss is NaN or infinite.
+        """
         cams, _ = self.forward_cams(inputs)
-        return add_prefix(
+        losses = add_prefix(
             self.cam_head.loss_by_feat(cams, data_samples), 'cam')
+        check_finite_losses(losses)
+        return losses
 
     def _forward(self,
                  inputs: Tensor,
@@ -133,10 +220,32 @@ class CAMSegmentor(BaseSegmentor):
                      inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
         """Normalised multi-scale (+ flip) CAMs (N, C, H, W) of a batch."""
+        size = inputs.shape[-2:]
+        inputs = self._limit_size(inputs)
         labels = self._predict_labels(inputs, data_samples)
-        cams = multiscale_cams(self.inference_cams, inputs,
-                               self.test_cfg.scales, self.test_cfg.flip)
+        cams = multiscale_cams(
+            self.inference_cams,
+            inputs,
+            self.test_cfg.scales,
+            self.test_cfg.flip,
+            out_size=size)
         return normalize_cams(cams, labels)
+
+    def _limit_size(self, inputs: Tensor) -> Tensor:
+        """Images (N, 3, H, W) downscaled to fit ``test_cfg.max_side``."""
+        max_side = self.test_cfg.max_side
+        h, w = inputs.shape[-2:]
+        if max_side is None or max(h, w) <= max_side:
+            return inputs
+        factor = max_side / max(h, w)
+        size = (max(1, round(h * factor)), max(1, round(w * factor)))
+        # antialiasing keeps thin structures of a much larger image
+        return F.interpolate(
+            inputs,
+            size=size,
+            mode='bilinear',
+            align_corners=False,
+            antialias=True)
 
     def inference_cams(self, inputs: Tensor) -> Tensor:
         """Raw CAMs (N, C, h, w) of the network used by ``predict()``."""

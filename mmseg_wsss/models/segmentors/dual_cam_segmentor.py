@@ -16,7 +16,8 @@ from ..heads.cam_head import stack_img_labels
 from ..losses import (PrototypeMemory, class_prototypes,
                       leave_one_out_prototypes)
 from ..utils import normalize_cams, region_mask
-from .cam_segmentor import CAMSegmentor
+from .cam_segmentor import (CAMSegmentor, check_finite_losses,
+                            check_known_keys, check_scales)
 
 DEFAULT_TRAIN_CFG = dict(
     main_scales=(0.5, 1.0, 2.0),
@@ -72,6 +73,7 @@ class DualCAMSegmentor(CAMSegmentor):
             ``proto_resolution`` and ``rcm_resolution`` ('crop' or
             'feature'), ``mam_batch_fraction``, ``self_sup_start_iter``
             (RCM and MAM are off before this iteration), ``ignore_index``.
+            Unknown keys are an error.
         test_cfg (dict, optional): As :class:`CAMSegmentor`, plus
             ``predict_on`` ('main' or 'support'). Defaults to None.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
@@ -101,6 +103,7 @@ class DualCAMSegmentor(CAMSegmentor):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        check_known_keys('train_cfg', train_cfg or {}, DEFAULT_TRAIN_CFG)
         self.train_cfg = ConfigDict(DEFAULT_TRAIN_CFG, **(train_cfg or {}))
         self._check_train_cfg(self.train_cfg)
         if self.predict_on not in ('main', 'support'):
@@ -120,7 +123,8 @@ class DualCAMSegmentor(CAMSegmentor):
     def _check_train_cfg(cfg: ConfigDict) -> None:
         for key in ('main_scales', 'support_scales'):
             scales = cfg[key]
-            if 1.0 not in scales or any(s <= 0 for s in scales):
+            check_scales(f'train_cfg.{key}', scales)
+            if 1.0 not in scales:
                 raise ValueError(
                     f'train_cfg.{key} must hold positive scales including '
                     f'1.0 (the main pass), got {scales}')
@@ -182,20 +186,32 @@ class DualCAMSegmentor(CAMSegmentor):
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
         """``loss_cls``, ``loss_rcm`` and ``loss_mam`` of a batch, prefixed
-        ``main.``; see the class docstring."""
+        ``main.``; see the class docstring.
+
+        Raises:
+            FloatingPointError: A loss is NaN or infinite (checked before
+                the optimizer step and the SupportNet update).
+        """
+        losses = add_prefix(self._losses(inputs, data_samples), 'main')
+        check_finite_losses(losses)
+        return losses
+
+    def _losses(self, inputs: Tensor,
+                data_samples: SampleList) -> Dict[str, Tensor]:
+        """The unprefixed losses of :meth:`loss`."""
         labels = stack_img_labels(data_samples, self.num_classes).to(inputs)
         cams, feats = self.forward_cams(inputs)
         losses = self.cam_head.loss_by_feat(cams, data_samples)
         use_rcm = self.loss_rcm.loss_weight != 0
         use_mam = self.loss_mam.loss_weight != 0
         if not (use_rcm or use_mam):
-            return add_prefix(losses, 'main')
+            return losses
         if not self._self_sup_active():
             # zeros during the warm-up keep the logged keys stable
             for loss in (self.loss_rcm, self.loss_mam):
                 if loss.loss_weight != 0:
                     losses[loss.loss_name] = cams.new_zeros(())
-            return add_prefix(losses, 'main')
+            return losses
         if int(self.support.steps) == 0:
             raise RuntimeError(
                 'SupportNet has never been synchronised with MainNet: add '
@@ -209,8 +225,8 @@ class DualCAMSegmentor(CAMSegmentor):
                 feats, support_cams, support_feats, labels, valid)
         if use_mam:
             losses[self.loss_mam.loss_name] = self._mam_loss(
-                inputs, cams, support_cams, labels)
-        return add_prefix(losses, 'main')
+                inputs, cams, support_cams, labels, valid)
+        return losses
 
     @staticmethod
     def _valid_pixels(inputs: Tensor, data_samples: SampleList) -> Tensor:
@@ -287,11 +303,17 @@ class DualCAMSegmentor(CAMSegmentor):
         return self.loss_rcm(feats, loo, target)
 
     def _mam_loss(self, inputs: Tensor, cams: Tensor,
-                  support_cams: List[Tensor], labels: Tensor) -> Tensor:
-        """Multi-scale attentive loss of MainNet's CAMs."""
+                  support_cams: List[Tensor], labels: Tensor,
+                  valid: Tensor) -> Tensor:
+        """Multi-scale attentive loss of MainNet's CAMs.
+
+        ``valid`` (N, H, W) marks image pixels: the batch padding is zeroed
+        in every map, so it neither enters the scale weights nor the L1.
+        """
         n, _, h, w = inputs.shape
         m = max(1, math.ceil(self.train_cfg.mam_batch_fraction * n))
-        mask = labels[:m, :, None, None]
+        in_image = valid[:m, None].to(labels)
+        mask = labels[:m, :, None, None] * in_image
         main_cams = []
         for scale in self.train_cfg.main_scales:
             scale_cams = cams[:m] if scale == 1.0 else self.forward_cams(
@@ -299,7 +321,8 @@ class DualCAMSegmentor(CAMSegmentor):
             scale_cams = F.interpolate(
                 scale_cams, size=(h, w), mode='bilinear', align_corners=False)
             main_cams.append(F.relu(scale_cams) * mask)
-        return self.loss_mam(main_cams, [u[:m] for u in support_cams])
+        return self.loss_mam(main_cams,
+                             [u[:m] * in_image for u in support_cams])
 
 
 def _rescale(inputs: Tensor, scale: float) -> Tensor:
@@ -309,6 +332,6 @@ def _rescale(inputs: Tensor, scale: float) -> Tensor:
     h, w = inputs.shape[-2:]
     return F.interpolate(
         inputs,
-        size=(round(h * scale), round(w * scale)),
+        size=(max(1, round(h * scale)), max(1, round(w * scale))),
         mode='bilinear',
         align_corners=False)

@@ -89,7 +89,7 @@ def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
     for scale in scales:
         x = inputs if scale == 1.0 else F.interpolate(
             inputs,
-            size=(round(h * scale), round(w * scale)),
+            size=(max(1, round(h * scale)), max(1, round(w * scale))),
             mode='bilinear',
             align_corners=False)
         if flip:

@@ -1,0 +1,137 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Fixtures of the reliability tests: breakable toy sets, tiny models."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+# first, so that its mmcv-lite shim is in place before tests import mmseg
+import mmseg_wsss  # noqa: F401
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOY_BASELINE = osp.join(REPO_ROOT, 'configs', 'toy',
+                        'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+TOY_METHOD = osp.join(REPO_ROOT, 'configs', 'toy',
+                      'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+SPLIT_DIR = osp.join('ImageSets', 'Segmentation')
+
+NUM_CLASSES = 3
+# A ResNet-18 at 1/8 width with output stride 8: 32 x 32 inputs give 4 x 4
+# CAMs in a few milliseconds.
+BACKBONE = dict(
+    type='ResNetV1c',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    num_stages=4,
+    out_indices=(3, ),
+    strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4),
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=False,
+    contract_dilation=True)
+HEAD = dict(
+    type='CAMHead', in_channels=64, channels=16, num_classes=NUM_CLASSES)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run each test on one intra-op thread, then restore the count.
+
+    Tiny tensors gain nothing from a thread pool, and when other processes
+    share the two cores its waiting costs seconds per convolution.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def small_voc(tmp_path, make_toy_voc):
+    """A fresh 6 + 2 image toy set that a test may break."""
+    root = str(tmp_path / 'voc')
+    make_toy_voc(root, seed=1, num_train_aug=6, num_train=3, num_val=2)
+    return root
+
+
+def _tiny_model(type='DualCAMSegmentor', **kwargs):
+    """A tiny CAM segmentor; a DualCAMSegmentor has a synchronised
+    SupportNet."""
+    init_default_scope('mmseg')
+    cfg = dict(
+        type=type,
+        backbone=BACKBONE,
+        cam_head=HEAD,
+        data_preprocessor=dict(type='SegDataPreProcessor', size=(32, 32)),
+        test_cfg=dict(scales=(1.0, ), flip=False))
+    if type == 'DualCAMSegmentor':
+        cfg['train_cfg'] = dict(memory_size=2)
+    cfg.update(kwargs)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    if type == 'DualCAMSegmentor':
+        model.update_support()
+    return model
+
+
+def _tiny_batch(labels, size=32, seed=0):
+    """Random images (N, 3, size, size) and samples with these labels.
+
+    Args:
+        labels (list[list[float]]): Image labels, one row per image.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(len(labels), 3, size, size, generator=gen)
+    samples = []
+    for i, row in enumerate(labels):
+        sample = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg',
+                ori_shape=(size, size),
+                img_shape=(size, size),
+                padding_size=(0, 0, 0, 0)))
+        sample.set_data(dict(img_labels=torch.tensor(row, dtype=torch.float)))
+        samples.append(sample)
+    return inputs, samples
+
+
+def _toy_cfg(path, data_root, work_dir, iters=4, batch_size=2, **options):
+    """A toy config: ``iters`` iterations, checkpoints every 2, no
+    validation."""
+    cfg = Config.fromfile(path)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = data_root
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_cfg.max_iters = iters
+    # lr stays > 0 to the end, so every iteration changes the weights
+    cfg.param_scheduler[0].end = 10 * iters
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = str(work_dir)
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+@pytest.fixture(scope='session')
+def tiny_model():
+    """``tiny_model(type='DualCAMSegmentor', **cfg)``: a tiny segmentor."""
+    return _tiny_model
+
+
+@pytest.fixture(scope='session')
+def tiny_batch():
+    """``tiny_batch(labels, size=32, seed=0)``: images and data samples."""
+    return _tiny_batch
+
+
+@pytest.fixture(scope='session')
+def toy_cfg():
+    """``toy_cfg(path, data_root, work_dir, iters=4, ...)``: a short toy
+    config."""
+    return _toy_cfg
