@@ -29,18 +29,19 @@ import time
 from collections import defaultdict
 from typing import Callable, Dict, List
 
+import common
 import torch
 import torch.nn.functional as F
 
-import common
-
 VARIANTS = {
-    'baseline': dict(name='cam'),
-    'method': dict(name='rcm_mam'),
-    'method, RCM at crop res.': dict(
-        name='rcm_mam', train_cfg=dict(rcm_resolution='crop')),
-    'method, protos at feature res.': dict(
-        name='rcm_mam', train_cfg=dict(proto_resolution='feature')),
+    'baseline':
+    dict(name='cam'),
+    'method':
+    dict(name='rcm_mam'),
+    'method, RCM at crop res.':
+    dict(name='rcm_mam', train_cfg=dict(rcm_resolution='crop')),
+    'method, protos at feature res.':
+    dict(name='rcm_mam', train_cfg=dict(proto_resolution='feature')),
 }
 
 
@@ -48,7 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data-root', default=common.DEFAULT_TOY_ROOT)
     parser.add_argument(
-        '--backbone', choices=['r18-tiny', 'r50'], default='r18-tiny',
+        '--backbone',
+        choices=['r18-tiny', 'r50'],
+        default='r18-tiny',
         help='r50: the VOC recipe backbone, random init')
     parser.add_argument('--crop', type=int, default=96)
     parser.add_argument('--batch', type=int, default=8)
@@ -86,8 +89,8 @@ def child_main(spec: dict) -> None:
     """Peak memory of two training steps of one variant (fresh process)."""
     args = parse_args(spec['argv'])
     common.setup()
-    model, optim_wrapper, inputs, samples = prepare(
-        VARIANTS[spec['variant']], args)
+    model, optim_wrapper, inputs, samples = prepare(VARIANTS[spec['variant']],
+                                                    args)
     weights = sum(t.numel() * t.element_size()
                   for t in list(model.parameters()) + list(model.buffers()))
 
@@ -206,7 +209,9 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
         if scale == 1.0:
             return x
         return F.interpolate(
-            x, size=(round(h * scale), round(w * scale)), mode='bilinear',
+            x,
+            size=(round(h * scale), round(w * scale)),
+            mode='bilinear',
             align_corners=False)
 
     def main_pass(x):
@@ -253,8 +258,7 @@ def fmt(seconds: float) -> str:
     return f'{seconds * 1000:.1f}'
 
 
-def ratio_of_medians_per_round(num: List[float],
-                               den: List[float]) -> float:
+def ratio_of_medians_per_round(num: List[float], den: List[float]) -> float:
     """Median over rounds of ``num[r] / den[r]`` (same-round ratio)."""
     return common.median([a / b for a, b in zip(num, den)])
 
@@ -288,7 +292,8 @@ def main() -> None:
     floor_runs = [sum(run) for run in zip(*(times[k] for k in passes))]
 
     memory = {
-        name: common.run_child(
+        name:
+        common.run_child(
             osp.abspath(__file__), dict(variant=name, argv=sys.argv[1:]))
         for name in VARIANTS
     }
@@ -317,22 +322,25 @@ def main() -> None:
     rows = [[k, fmt(v), f'{100 * v / total:.0f}%']
             for k, v in sorted(part_median.items(), key=lambda kv: -kv[1])]
     rows.append(['total (instrumented step)', fmt(total), '100%'])
-    table_parts = common.markdown_table(
-        ['part of the method step (exclusive wall time)', 'ms (median)',
-         'share'], rows)
+    table_parts = common.markdown_table([
+        'part of the method step (exclusive wall time)', 'ms (median)', 'share'
+    ], rows)
 
     rows = [[k, fmt(common.median(times[k]))] for k in passes]
     rows += [
         ['**floor** (sum of the passes)',
          fmt(common.median(floor_runs))],
         ['method step', fmt(common.median(times['method']))],
-        ['**method step / floor** (median of per-round ratios)',
-         f'{ratio_of_medians_per_round(times["method"], floor_runs):.2f}'],
-        ['instrumented method step / floor',
-         f'{ratio_of_medians_per_round(total_runs, floor_runs):.2f}'],
+        [
+            '**method step / floor** (median of per-round ratios)',
+            f'{ratio_of_medians_per_round(times["method"], floor_runs):.2f}'
+        ],
+        [
+            'instrumented method step / floor',
+            f'{ratio_of_medians_per_round(total_runs, floor_runs):.2f}'
+        ],
     ]
-    table_floor = common.markdown_table(['network pass', 'ms (median)'],
-                                        rows)
+    table_floor = common.markdown_table(['network pass', 'ms (median)'], rows)
 
     values = rcm_loss_values(model, inputs, samples)
     ref = values['method']
@@ -351,13 +359,14 @@ def main() -> None:
         '`clear_refs`) minus the RSS after setup, in a fresh process per '
         'variant. The floor is MainNet fwd+bwd at each main scale on its '
         'batch slice plus SupportNet no-grad fwd at each support scale; it '
-        'leaves out the optimizer step and the EMA update.\n\n' +
-        table_step + '\n\n' + table_parts + '\n\n' + table_floor +
+        'leaves out the optimizer step and the EMA update.\n\n' + table_step +
+        '\n\n' + table_parts + '\n\n' + table_floor +
         '\n\nRCM loss of the resolution variants on one deep copy each of '
         f'the method model after its {2 * (args.repeats + 1)} steps on this '
         'batch:\n\n' + table_loss + '\n')
     common.append_results(
-        'bench_train_step.py: cost of a method step vs the baseline', body,
+        'bench_train_step.py: cost of a method step vs the baseline',
+        body,
         write=not args.no_write)
 
 

@@ -40,9 +40,10 @@ def setup(threads: int = 2) -> None:
     torch.set_num_threads(threads)
     # mmcv-lite and mmseg warn on import about ops this CPU stack lacks.
     warnings.filterwarnings('ignore')
-    import mmseg_wsss  # noqa: F401  (registers modules into mmseg)
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
+
+    import mmseg_wsss  # noqa: F401  (registers modules into mmseg)
     MMLogger.get_instance('mmengine', log_level='WARNING')
     init_default_scope('mmseg')
 
@@ -171,8 +172,8 @@ def toy_config(name: str,
         mmengine.Config: The config.
     """
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'toy',
-                                   TOY_CONFIGS[name]))
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'toy', TOY_CONFIGS[name]))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
     if crop is not None:
@@ -230,7 +231,8 @@ def build_model(cfg, seed: int = 0):
     return model
 
 
-def train_batch(cfg, batch_size: int,
+def train_batch(cfg,
+                batch_size: int,
                 seed: int = 0) -> Tuple[torch.Tensor, list]:
     """A preprocessed training batch of the toy ``train_aug`` images.
 
@@ -306,11 +308,13 @@ def append_results(title: str, body: str, write: bool = True) -> None:
             Defaults to True.
     """
     info = machine_info()
+    load = ' / '.join(f'{x:.1f}' for x in os.getloadavg())
     header = (
         f'## {title}\n\n'
         f'- date: {datetime.datetime.now().isoformat(timespec="seconds")}\n'
         f'- machine: {info["platform"]}, {info["cpus"]} CPUs, '
-        f'torch threads {info["threads"]}\n'
+        f'torch threads {info["threads"]}; load average at the end '
+        f'(1/5/15 min; other processes share the CPUs): {load}\n'
         f'- versions: torch {info["torch"]}, mmseg {info["mmseg"]}, '
         f'mmengine {info["mmengine"]}\n'
         f'- command: `{command_line()}`\n\n')

@@ -32,4 +32,9 @@ model = dict(
         num_classes=20,
         loss_cls=dict(type='MultiLabelSoftMarginLoss', loss_weight=1.0)),
     test_cfg=dict(
-        scales=(1.0, 0.5, 1.5, 2.0), flip=True, bg_thr=0.15, labels='auto'))
+        scales=(1.0, 0.5, 1.5, 2.0),
+        flip=True,
+        bg_thr=0.15,
+        labels='auto',
+        # longer sides are downscaled for the network (bounded memory)
+        max_side=1024))
