@@ -5,7 +5,9 @@ import logging
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
@@ -70,6 +72,9 @@ def main():
     cfg.resume = args.resume
     runner = Runner.from_cfg(cfg)
     runner.train()
+    if is_distributed():
+        # an orderly shutdown: gloo threads left running can abort at exit
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

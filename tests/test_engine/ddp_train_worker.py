@@ -48,3 +48,6 @@ def main(data_root: str, work_dir: str) -> None:
 
 if __name__ == '__main__':
     main(sys.argv[1], sys.argv[2])
+    # an orderly shutdown: gloo threads left running can abort at exit
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
