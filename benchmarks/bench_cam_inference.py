@@ -23,7 +23,6 @@ Usage::
 import argparse
 import functools
 import os
-import sys
 import time
 
 import common
@@ -116,10 +115,7 @@ def predict_one(model, batch, crf: bool = False) -> torch.Tensor:
 
 def main() -> None:
     args = parse_args()
-    if 'ONEDNN_PRIMITIVE_CACHE_CAPACITY' not in os.environ:
-        # read once by oneDNN: restart with it set (see the module doc)
-        env = dict(os.environ, ONEDNN_PRIMITIVE_CACHE_CAPACITY='65536')
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    common.raise_onednn_cache()
     common.setup()
     common.ensure_toy_data(args.data_root)
     from mmengine.runner import load_checkpoint

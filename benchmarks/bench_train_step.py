@@ -265,6 +265,7 @@ def ratio_of_medians_per_round(num: List[float], den: List[float]) -> float:
 
 def main() -> None:
     args = parse_args()
+    common.raise_onednn_cache()
     if args.child:
         child_main(json.loads(args.child))
         return

@@ -35,6 +35,21 @@ TOY_CONFIGS = dict(
 TOY_CLASS_INDICES = (0, 5, 7, 14, 19)
 
 
+def raise_onednn_cache(capacity: int = 65536) -> None:
+    """Re-run this script with a larger oneDNN kernel cache, if not set.
+
+    oneDNN (torch's CPU convolutions) builds a kernel for every new shape
+    and keeps 1024 of them by default. Variants with many shapes in one
+    process (several crops and batches, multi-scale passes, images of many
+    sizes) overflow it, and every step then rebuilds kernels: the timings
+    measure the cache, not the code. The variable is read once, so the
+    process restarts itself with it set (the command line is unchanged).
+    """
+    if 'ONEDNN_PRIMITIVE_CACHE_CAPACITY' not in os.environ:
+        env = dict(os.environ, ONEDNN_PRIMITIVE_CACHE_CAPACITY=str(capacity))
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def setup(threads: int = 2) -> None:
     """Fix the thread count, quieten logs and register mmseg-wsss."""
     torch.set_num_threads(threads)
