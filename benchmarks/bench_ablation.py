@@ -23,7 +23,7 @@ import json
 import os.path as osp
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import common
 import numpy as np
@@ -52,6 +52,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='override support_cfg.momentum (mmengine convention: the '
         'weight of MainNet in each EMA step; the config has 0.004)')
     parser.add_argument(
+        '--init-from-baseline',
+        action='store_true',
+        help='per seed, train the baseline for --iters first, then start '
+        'every variant from its checkpoint (load_from) and train --iters '
+        'more, self-supervision from iteration 0 unless --self-sup-start')
+    parser.add_argument(
         '--mask-absent',
         action='store_true',
         help='RCM with mask_absent_prototypes=True')
@@ -64,20 +70,35 @@ def self_sup_start(args: argparse.Namespace) -> int:
     """Warm-up iterations of the method variants for this run."""
     if args.self_sup_start is not None:
         return args.self_sup_start
+    if args.init_from_baseline:
+        return 0
     return round(TOY_SELF_SUP_START * args.iters / TOY_ITERS)
 
 
-def run_config(variant: str, seed: int, args: argparse.Namespace):
-    """The toy config of one run: ``iters`` iterations, no validation."""
+def run_config(variant: str,
+               seed: int,
+               args: argparse.Namespace,
+               load_from: Optional[str] = None,
+               pretrain: bool = False):
+    """The toy config of one run: ``iters`` iterations, no validation.
+
+    ``pretrain`` runs keep their last checkpoint (``iter_<iters>.pth``);
+    ``load_from`` starts the run from such a checkpoint.
+    """
     cfg = common.toy_config(variant, args.data_root)
     cfg.randomness = dict(seed=seed)
-    cfg.work_dir = osp.join(args.work_dir, f'{variant}_seed{seed}')
+    name = 'pretrain' if pretrain else variant
+    cfg.work_dir = osp.join(args.work_dir, f'{name}_seed{seed}')
+    cfg.load_from = load_from
     cfg.train_cfg.max_iters = args.iters
     cfg.train_cfg.val_interval = args.iters
     cfg.param_scheduler[0].end = args.iters
     # CAM mIoU comes from runner.test() once, not from validation
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint = None
+    if pretrain:
+        cfg.default_hooks.checkpoint.interval = args.iters
+    else:
+        cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 50
     if variant != 'cam':
         cfg.model.train_cfg.self_sup_start_iter = self_sup_start(args)
@@ -93,10 +114,20 @@ def child_main(spec: dict) -> None:
     args = parse_args(spec['argv'])
     common.setup()
     from mmengine.runner import Runner
-    runner = Runner.from_cfg(run_config(spec['variant'], spec['seed'], args))
+    pretrain = spec.get('pretrain', False)
+    runner = Runner.from_cfg(
+        run_config(spec['variant'], spec['seed'], args, spec.get('load_from'),
+                   pretrain))
     start = time.perf_counter()
     runner.train()
     train_time = time.perf_counter() - start
+    if pretrain:
+        print(
+            json.dumps(
+                dict(
+                    checkpoint=osp.join(runner.work_dir,
+                                        f'iter_{args.iters}.pth'))))
+        return
     scalars = runner.message_hub.log_scalars
     final_losses = {
         key[len('train/'):]: float(np.mean(buf.data[0][-20:]))
@@ -132,12 +163,24 @@ def main() -> None:
     common.setup()
     common.ensure_toy_data(args.data_root)
     runs: Dict[str, List[dict]] = {v: [] for v in args.variants}
+    script = osp.abspath(__file__)
     for seed in args.seeds:
+        load_from = None
+        if args.init_from_baseline:
+            load_from = common.run_child(
+                script,
+                dict(
+                    variant='cam', seed=seed, pretrain=True,
+                    argv=sys.argv[1:]))['checkpoint']
         for variant in args.variants:
             start = time.perf_counter()
             result = common.run_child(
-                osp.abspath(__file__),
-                dict(variant=variant, seed=seed, argv=sys.argv[1:]))
+                script,
+                dict(
+                    variant=variant,
+                    seed=seed,
+                    load_from=load_from,
+                    argv=sys.argv[1:]))
             runs[variant].append(result)
             print(f'{LABELS[variant]} seed {seed}: mIoU {result["miou"]:.2f} '
                   f'at bg_thr {result["best_thr"]:g} '
@@ -166,7 +209,7 @@ def main() -> None:
     table = common.markdown_table([
         'variant', 'CAM mIoU % (mean +- std)', 'per seed', 'paired diff vs '
         'baseline', 'best bg_thr per seed', 'final losses (mean of last 20 '
-        'iters)', 's/iter'
+        'iters)', 'train s/iter (wall clock, shared machine)'
     ], rows)
     thrs = list(next(iter(runs.values()))[0]['curve'])
     curve_rows = [[
@@ -175,6 +218,10 @@ def main() -> None:
     ] for v, results in runs.items()]
     curve = common.markdown_table(['mean mIoU % at bg_thr'] + thrs, curve_rows)
     warmup = self_sup_start(args)
+    init = ('' if not args.init_from_baseline else
+            f'; every run starts from a baseline checkpoint of {args.iters} '
+            'iterations (same seed), so all variants (baseline included) '
+            f'train {2 * args.iters} iterations in total')
     ema = ('' if args.ema_momentum is None else
            f', SupportNet EMA momentum {args.ema_momentum}')
     body = (f'Toy data (`make_toy_voc.py`, seed 0): train on `train_aug` (200 '
@@ -182,7 +229,7 @@ def main() -> None:
             f'x flip). Seeds {args.seeds}, {args.iters} iterations at batch 8 '
             f'(crop 96), self-supervision from iteration {warmup}'
             f'{", mask_absent_prototypes=True" if args.mask_absent else ""}'
-            f'{ema}. '
+            f'{ema}{init}. '
             'One fresh process per run (mmengine Runner.from_cfg, then '
             'runner.test()).\n\n' + table + '\n\n' + curve + '\n')
     common.append_results(
