@@ -424,10 +424,21 @@ def patch_mmengine_cpu_dist() -> bool:
     return True
 
 
+# Suffix of the temporary files of atomic writes; a leading dot hides them.
+TEMP_SUFFIX = '.part'
+
+
+def temp_path(path: str) -> str:
+    """The temporary file that :func:`write_file_atomically` uses for
+    ``path``: fixed per target, so a rerun overwrites what a killed run
+    left, and hidden (``.{name}.part``) next to it."""
+    return osp.join(osp.dirname(path), '.' + osp.basename(path) + TEMP_SUFFIX)
+
+
 def write_file_atomically(data: bytes, filepath: str) -> None:
     """Write ``data`` to ``filepath`` so that readers see old or new bytes.
 
-    The bytes go to a temporary file in the same directory, are flushed to
+    The bytes go to :func:`temp_path` in the same directory, are flushed to
     disk, then renamed over ``filepath`` (``os.replace`` is atomic within a
     file system). A crash, ``SIGKILL`` or full disk while writing leaves the
     previous file untouched; the temporary file is removed on errors raised
@@ -437,13 +448,11 @@ def write_file_atomically(data: bytes, filepath: str) -> None:
         data (bytes): The new content.
         filepath (str): The file to write; its directory is created.
     """
-    import uuid
     target = osp.realpath(filepath)
     os.makedirs(osp.dirname(target), exist_ok=True)
-    tmp = f'{target}.{uuid.uuid4().hex[:8]}.tmp'
+    tmp = temp_path(target)
     try:
-        # 'x' creates a new file with the usual (umask) permissions
-        with open(tmp, 'xb') as f:
+        with open(tmp, 'wb') as f:
             f.write(data)
             f.flush()
             # without it a power cut can leave the renamed file empty

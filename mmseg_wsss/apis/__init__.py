@@ -1,13 +1,11 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .evaluate_masks import evaluate_pseudo_labels, read_split_names
-from .pseudo_labels import (atomic_write, build_infer_dataset,
-                            encode_palette_png, init_cam_model,
-                            make_pseudo_labels, predict_image,
+from .pseudo_labels import (build_infer_dataset, encode_palette_png,
+                            init_cam_model, make_pseudo_labels, predict_image,
                             pseudo_label_from_sample, read_rgb, voc_palette)
 
 __all__ = [
-    'atomic_write', 'build_infer_dataset', 'encode_palette_png',
-    'evaluate_pseudo_labels', 'init_cam_model', 'make_pseudo_labels',
-    'predict_image', 'pseudo_label_from_sample', 'read_rgb',
-    'read_split_names', 'voc_palette'
+    'build_infer_dataset', 'encode_palette_png', 'evaluate_pseudo_labels',
+    'init_cam_model', 'make_pseudo_labels', 'predict_image',
+    'pseudo_label_from_sample', 'read_rgb', 'read_split_names', 'voc_palette'
 ]

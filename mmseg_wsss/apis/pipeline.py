@@ -18,8 +18,9 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmseg_wsss.compat import write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
-from .pseudo_labels import (atomic_write, build_infer_dataset, init_cam_model,
+from .pseudo_labels import (build_infer_dataset, init_cam_model,
                             make_pseudo_labels)
 
 STEPS = ('train_cams', 'eval_cams', 'pseudo_labels', 'eval_pseudo_labels',
@@ -129,7 +130,7 @@ class WSSSPipeline:
         start = time.perf_counter()
         result = fn()
         result['seconds'] = round(time.perf_counter() - start, 2)
-        atomic_write(path, json.dumps(result, indent=2).encode())
+        write_file_atomically(json.dumps(result, indent=2).encode(), path)
         return dict(result, skipped=False)
 
     def _runner(self, cfg: Config, work_dir: str, name: str,
@@ -244,9 +245,8 @@ class WSSSPipeline:
                 'prediction):', '',
                 f'![val]({osp.basename(pics["val_predictions"])})'
             ]
-        atomic_write(
-            osp.join(self.work_dir, 'report.md'),
-            ('\n'.join(body) + '\n').encode())
+        write_file_atomically(('\n'.join(body) + '\n').encode(),
+                              osp.join(self.work_dir, 'report.md'))
         return '\n'.join(lines)
 
     def report_table(self, results: Dict[str, dict]) -> List[str]:

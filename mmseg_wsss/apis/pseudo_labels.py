@@ -31,6 +31,7 @@ from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import nn
 
+from mmseg_wsss.compat import TEMP_SUFFIX, write_file_atomically
 from mmseg_wsss.models.utils import region_mask
 from mmseg_wsss.postprocessing import DenseCRF
 
@@ -38,8 +39,6 @@ IGNORE_INDEX = 255
 # VOC's colour of the ignored boundary band (entry 255 of its palette).
 IGNORE_COLOUR = (224, 224, 192)
 SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
-# Suffix of the temporary files; a leading dot hides them from globs.
-TEMP_SUFFIX = '.part'
 
 
 def voc_palette(
@@ -77,37 +76,6 @@ def encode_palette_png(label: np.ndarray, palette: List[int]) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format='PNG')
     return buf.getvalue()
-
-
-def temp_path(path: str) -> str:
-    """The temporary file that :func:`atomic_write` uses for ``path``.
-
-    It is fixed per target, so a rerun overwrites what a killed run left.
-    """
-    return osp.join(osp.dirname(path), '.' + osp.basename(path) + TEMP_SUFFIX)
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is never partial.
-
-    The bytes go to a temporary file in the same directory, are flushed to
-    disk, then renamed over ``path`` (atomic on POSIX and Windows).
-
-    Args:
-        path (str): Target file.
-        data (bytes): File content.
-    """
-    tmp = temp_path(path)
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
 
 
 def init_cam_model(config: Union[str, Path, Config],
@@ -401,8 +369,8 @@ def make_pseudo_labels(model: nn.Module,
                                              ignore_band)
             # CAMs first: a PNG on disk then implies its CAMs are there too
             if cam_path is not None:
-                atomic_write(cam_path, _encode_cams(sample))
-            atomic_write(png_path, encode_palette_png(label, palette))
+                write_file_atomically(_encode_cams(sample), cam_path)
+            write_file_atomically(encode_palette_png(label, palette), png_path)
             written += 1
         if progress is not None:
             progress.update()

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from tiny_cam_net import BACKBONE, HEAD
 
 # first, so that its mmcv-lite shim is in place before tests import mmseg
 import mmseg_wsss  # noqa: F401
@@ -18,24 +19,6 @@ TOY_BASELINE = osp.join(REPO_ROOT, 'configs', 'toy',
 TOY_METHOD = osp.join(REPO_ROOT, 'configs', 'toy',
                       'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
 SPLIT_DIR = osp.join('ImageSets', 'Segmentation')
-
-NUM_CLASSES = 3
-# A ResNet-18 at 1/8 width with output stride 8: 32 x 32 inputs give 4 x 4
-# CAMs in a few milliseconds.
-BACKBONE = dict(
-    type='ResNetV1c',
-    depth=18,
-    stem_channels=8,
-    base_channels=8,
-    num_stages=4,
-    out_indices=(3, ),
-    strides=(1, 2, 1, 1),
-    dilations=(1, 1, 2, 4),
-    norm_cfg=dict(type='BN', requires_grad=True),
-    norm_eval=False,
-    contract_dilation=True)
-HEAD = dict(
-    type='CAMHead', in_channels=64, channels=16, num_classes=NUM_CLASSES)
 
 
 @pytest.fixture(autouse=True)

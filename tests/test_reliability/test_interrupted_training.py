@@ -14,7 +14,7 @@ import torch
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner, find_latest_checkpoint, save_checkpoint
 
-from mmseg_wsss.compat import (load_checkpoint_safely,
+from mmseg_wsss.compat import (TEMP_SUFFIX, load_checkpoint_safely,
                                patch_mmengine_checkpoint_saving)
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -113,7 +113,7 @@ def _assert_only_checkpoint(work_dir, path, weights):
     """``path`` is the one, intact checkpoint and ``last_checkpoint``."""
     assert find_latest_checkpoint(str(work_dir)) == path
     assert _checkpoint_names(work_dir) == [osp.basename(path)]
-    assert not glob.glob(osp.join(work_dir, '*.tmp'))
+    assert not glob.glob(osp.join(work_dir, '.*' + TEMP_SUFFIX))
     loaded = load_checkpoint_safely(path)['state_dict']
     assert loaded.keys() == weights.keys()
     assert all(torch.equal(loaded[k], weights[k]) for k in weights)

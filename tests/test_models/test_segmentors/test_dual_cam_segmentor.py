@@ -6,24 +6,10 @@ import torch
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
 
 import mmseg_wsss  # noqa: F401
 
-NUM_CLASSES = 3
-BACKBONE = dict(
-    type='ResNetV1c',
-    depth=18,
-    stem_channels=8,
-    base_channels=8,
-    num_stages=4,
-    out_indices=(3, ),
-    strides=(1, 2, 1, 1),
-    dilations=(1, 1, 2, 4),
-    norm_cfg=dict(type='BN', requires_grad=True),
-    norm_eval=False,
-    contract_dilation=True)
-HEAD = dict(
-    type='CAMHead', in_channels=64, channels=16, num_classes=NUM_CLASSES)
 PREPROCESSOR = dict(type='SegDataPreProcessor', size=(32, 32))
 
 
