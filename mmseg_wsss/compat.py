@@ -424,6 +424,21 @@ def patch_mmengine_cpu_dist() -> bool:
     return True
 
 
+def shutdown_distributed() -> None:
+    """End a distributed job in step on every rank; a no-op otherwise.
+
+    mmengine leaves the process group to the interpreter's exit. With gloo
+    (CPU) a rank that exits while its peer still holds open connections can
+    make the peer's gloo threads abort at shutdown, and torchrun then reports
+    a failed job although training finished. All ranks meet at a barrier,
+    then each destroys its group.
+    """
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 # Suffix of the temporary files of atomic writes; a leading dot hides them.
 TEMP_SUFFIX = '.part'
 

@@ -20,6 +20,7 @@ from mmengine.dist import all_gather_object, get_dist_info, init_dist
 
 from mmseg_wsss.apis import (build_infer_dataset, init_cam_model,
                              make_pseudo_labels)
+from mmseg_wsss.compat import shutdown_distributed
 
 
 def parse_args(argv=None):
@@ -112,6 +113,7 @@ def main(argv=None):
         print(f'\n{args.split}: {written} images written, {skipped} skipped '
               f'(already done) to {args.out} in {seconds:.1f} s '
               f'({speed:.2f} images/s)')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

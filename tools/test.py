@@ -7,6 +7,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_wsss.compat import shutdown_distributed
+
 
 def parse_args():
     parser = argparse.ArgumentParser(
@@ -66,6 +68,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

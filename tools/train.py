@@ -5,11 +5,11 @@ import logging
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
-from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from mmseg_wsss.compat import shutdown_distributed
 
 
 def parse_args():
@@ -72,9 +72,7 @@ def main():
     cfg.resume = args.resume
     runner = Runner.from_cfg(cfg)
     runner.train()
-    if is_distributed():
-        # an orderly shutdown: gloo threads left running can abort at exit
-        torch.distributed.destroy_process_group()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -9,6 +9,8 @@ import sys
 import torch
 from mmengine.dist import all_gather_object, get_rank
 
+from mmseg_wsss.compat import shutdown_distributed
+
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from test_training import METHOD, toy_cfg  # noqa: E402
 
@@ -48,6 +50,4 @@ def main(data_root: str, work_dir: str) -> None:
 
 if __name__ == '__main__':
     main(sys.argv[1], sys.argv[2])
-    # an orderly shutdown: gloo threads left running can abort at exit
-    torch.distributed.barrier()
-    torch.distributed.destroy_process_group()
+    shutdown_distributed()

@@ -2,34 +2,18 @@
 """Two CPU processes (gloo) train the toy DualCAMSegmentor with DDP."""
 import glob
 import json
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
-from test_training import REPO_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+from subprocess_utils import (REPO_ROOT, free_port, run_logged, subprocess_env,
+                              torchrun)
 
 
 def test_two_process_ddp_keeps_support_net_identical(toy_voc, tmp_path):
     worker = osp.join(
         osp.dirname(osp.abspath(__file__)), 'ddp_train_worker.py')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    subprocess.run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={free_port()}', worker, toy_voc,
-        str(tmp_path)
-    ],
-                   check=True,
-                   cwd=REPO_ROOT,
-                   env=env,
-                   timeout=600)
+    run_logged(
+        torchrun(2) + [worker, toy_voc, str(tmp_path)],
+        str(tmp_path / 'torchrun.log'))
     result = json.loads((tmp_path / 'ddp_result.json').read_text())
     assert result['world_size'] == 2
     assert result['digests'][0] == result['digests'][1]
@@ -49,20 +33,13 @@ def test_dist_train_sh_trains_on_two_cpu_processes(toy_voc, tmp_path):
         f'{key}.dataset.data_root={toy_voc}'
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ] + ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2']
-    env = dict(
-        os.environ,
-        PORT=str(free_port()),
-        OMP_NUM_THREADS='1',
-        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
-    subprocess.run(
+    run_logged(
         [
             'bash', script, config, '2', '--work-dir',
             str(tmp_path), '--cfg-options'
         ] + options,
-        check=True,
-        cwd=REPO_ROOT,
-        env=env,
-        timeout=600)
+        str(tmp_path / 'torchrun.log'),
+        env=subprocess_env(PORT=str(free_port())))
     assert [osp.basename(p)
             for p in glob.glob(str(tmp_path / '*.pth'))] == ['iter_2.pth']
     logs = glob.glob(str(tmp_path / '*' / '*.log'))

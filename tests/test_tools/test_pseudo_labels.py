@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmseg.datasets import PascalVOCDataset
 from mmseg.evaluation import IoUMetric
 from PIL import Image
+from subprocess_utils import run_logged, torchrun
 
 from mmseg_wsss.apis import (build_infer_dataset, evaluate_pseudo_labels,
                              init_cam_model, make_pseudo_labels, predict_image,
@@ -184,6 +185,22 @@ def test_two_shards_equal_one(toy_model, train_set, reference, tmp_path):
     # rank r takes images r::2
     assert written == [NUM_IMAGES // 2] * 2
     assert read_files(str(tmp_path)) == read_files(reference)
+
+
+def test_torchrun_two_ranks_equal_one(toy_cam_checkpoint, small_root,
+                                      reference, tmp_path):
+    """``--launcher pytorch`` under torchrun: two gloo ranks, each a shard."""
+    out_dir = tmp_path / 'pseudo'
+    output = run_logged(
+        torchrun(2) + [
+            TOOL, *toy_cam_checkpoint, '--out',
+            str(out_dir), '--split', 'train', '--launcher', 'pytorch',
+            '--cfg-options', f'train_dataloader.dataset.data_root={small_root}'
+        ], str(tmp_path / 'torchrun.log'))
+    # rank 0 reports the sum over both ranks, once
+    assert output.count('images written') == 1
+    assert f'{NUM_IMAGES} images written, 0 skipped' in output
+    assert read_files(str(out_dir)) == read_files(reference)
 
 
 def test_shard_arguments_are_checked(toy_model, train_set, tmp_path):
