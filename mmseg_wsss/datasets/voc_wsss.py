@@ -176,7 +176,9 @@ def load_cls_labels(
     for key, value in raw.items():
         name = _key_to_name(key, path)
         try:
-            vec = np.asarray(value, dtype=np.float32)
+            # checked in float64: a cast first would turn -1e-100 into -0.0
+            # and 1e300 into inf
+            vec = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f'{path}: key {key!r} is not a numeric vector: {err}') from err
@@ -190,7 +192,7 @@ def load_cls_labels(
                 f'{path}: key {key!r} has values outside [0, 1]: {vec}')
         if name in labels:
             raise ValueError(f'{path}: image {name!r} appears twice')
-        labels[name] = vec
+        labels[name] = vec.astype(np.float32)
     return labels
 
 

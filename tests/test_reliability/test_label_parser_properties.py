@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -17,8 +17,11 @@ from mmseg_wsss.datasets import (VOC_FG_CLASSES, labels_from_mask,
 
 C = len(VOC_FG_CLASSES)
 # A few dozen examples per property keep the file at a few seconds.
+# derandomize: the same examples on every run, so CI is reproducible; a new
+# seed is a deliberate change here
 PROPERTY = settings(
     max_examples=30,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -83,6 +86,9 @@ def test_cls_labels_wrong_length_is_named(workdir, names, length):
         st.floats(allow_nan=True,
                   allow_infinity=True).filter(lambda v: not 0 <= v <= 1),
         st.just(float('nan'))))
+# float32 would round these into [0, 1] (-0.0) or to inf: found by hypothesis
+@example(name='2007_000032', index=0, bad=-2.1898879359459173e-100)
+@example(name='2007_000032', index=19, bad=1e300)
 def test_cls_labels_values_outside_unit_interval_are_named(
         workdir, name, index, bad):
     vec = np.zeros(C, np.float64)
