@@ -217,7 +217,8 @@ def test_padding_takes_no_part_in_the_mam_loss(tiny_model, tiny_batch):
     cams = torch.rand(2, 3, 32, 32, generator=gen, requires_grad=True)
     support = [torch.rand(2, 3, 32, 32, generator=gen) for _ in range(2)]
     labels = torch.stack([s.img_labels for s in samples])
-    loss = model._mam_loss(inputs, cams, support, labels, valid)
+    present = model._batch_classes(labels)
+    loss = model._mam_loss(inputs, cams, support, labels, present, valid)
     loss.backward()
     grad = cams.grad.abs().sum(dim=1)
     assert grad[0][~valid[0]].sum() == 0
@@ -227,7 +228,7 @@ def test_padding_takes_no_part_in_the_mam_loss(tiny_model, tiny_batch):
     for u in noisy:
         u[0][:, ~valid[0]] = 100.0
     assert torch.equal(
-        model._mam_loss(inputs, cams, noisy, labels, valid), loss)
+        model._mam_loss(inputs, cams, noisy, labels, present, valid), loss)
 
 
 def test_max_side_bounds_the_network_input_of_huge_images(tiny_model):

@@ -1,14 +1,21 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 import copy
+import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
 
 import mmseg_wsss  # noqa: F401
+from mmseg_wsss.models.losses import (class_prototypes,
+                                      leave_one_out_prototypes,
+                                      multiscale_attentive_loss,
+                                      regional_contrastive_loss)
+from mmseg_wsss.models.utils import normalize_cams, region_mask
 
 PREPROCESSOR = dict(type='SegDataPreProcessor', size=(32, 32))
 
@@ -176,3 +183,82 @@ def test_predict_on_support_uses_support_net():
         assert not torch.equal(model.forward_cams(inputs)[0], support_cams)
         out = model.predict(inputs, samples)
     assert out[0].seg_logits.data.shape == (NUM_CLASSES + 1, 32, 32)
+
+
+def _reference_self_sup_losses(model, inputs, labels):
+    """RCM and MAM straight from the math API on all C channels, the whole
+    batch at once: what :class:`DualCAMSegmentor` computes on the channels
+    of the batch's classes, one image at a time."""
+    cfg = model.train_cfg
+    h, w = inputs.shape[-2:]
+
+    def resize(x, size):
+        return F.interpolate(
+            x, size=size, mode='bilinear', align_corners=False)
+
+    def rescale(x, scale):
+        return x if scale == 1.0 else resize(x, (round(h * scale),
+                                                 round(w * scale)))
+
+    cams, feats = model.forward_cams(inputs)
+    with torch.no_grad():
+        support, support_feats = [], None
+        for scale in cfg.support_scales:
+            u, f = model.support_cams(rescale(inputs, scale))
+            support_feats = f if scale == 1.0 else support_feats
+            support.append(F.relu(resize(u, (h, w))) * labels[..., None, None])
+        target = region_mask(
+            normalize_cams(sum(support), labels), *cfg.region_thrs)
+        proto_mask = region_mask(
+            normalize_cams(support[cfg.support_scales.index(1.0)], labels),
+            *cfg.region_thrs)
+        protos, valid = class_prototypes(
+            F.normalize(resize(support_feats, (h, w)), dim=1), proto_mask,
+            NUM_CLASSES)
+        loo = leave_one_out_prototypes(protos, valid, model.memory)
+    rcm = regional_contrastive_loss(feats, loo, target, tau=model.loss_rcm.tau)
+    m = math.ceil(cfg.mam_batch_fraction * len(inputs))
+    main = [
+        F.relu(
+            resize(
+                cams[:m] if scale == 1.0 else model.forward_cams(
+                    rescale(inputs[:m], scale))[0],
+                (h, w))) * labels[:m, :, None, None]
+        for scale in cfg.main_scales
+    ]
+    mam = multiscale_attentive_loss(main, [u[:m] for u in support])
+    return rcm, mam, (protos, valid)
+
+
+@pytest.mark.parametrize('proto_resolution', ['crop', 'feature'])
+def test_losses_on_the_batch_classes_equal_the_math_on_all(proto_resolution):
+    # three images, class 1 in none of them: the segmentor works on the
+    # channels of classes 0 and 2 only
+    model = _dual(
+        train_cfg=dict(memory_size=2,
+                       proto_resolution=proto_resolution)).train()
+    inputs, samples = _batch()
+    img_labels = [[1, 0, 0], [1, 0, 1], [0, 0, 1]]
+    for sample, row in zip(samples, img_labels):
+        sample.img_labels = torch.tensor(row, dtype=torch.float32)
+    labels = torch.tensor(img_labels, dtype=torch.float32)
+    torch.testing.assert_close(
+        model._batch_classes(labels), torch.tensor([0, 2]))
+    memory = copy.deepcopy(model.memory)
+    if proto_resolution == 'feature':
+        # the reference's whole-batch upsampling is the 'crop' variant
+        model.train_cfg.proto_resolution = 'crop'
+    rcm, mam, (protos,
+               valid) = _reference_self_sup_losses(model, inputs, labels)
+    model.train_cfg.proto_resolution = proto_resolution
+    losses = model.loss(inputs, samples)
+    if proto_resolution == 'crop':
+        torch.testing.assert_close(losses['main.loss_rcm'], rcm)
+        # the memory received the same prototypes
+        memory.update(protos, valid)
+        torch.testing.assert_close(model.memory.bank, memory.bank)
+        assert torch.equal(model.memory.filled, memory.filled)
+        # index 2 is class 1: in no image, no prototype
+        assert not valid[:, 2].any() and valid[:, [1, 3]].any()
+    torch.testing.assert_close(losses['main.loss_mam'], mam)
+    assert rcm > 0 and mam > 0
