@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.normalize import l2_normalize
+
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
     """Float32 for half-precision inputs, the input dtype otherwise."""
@@ -233,7 +235,7 @@ def regional_contrastive_loss(feats: Tensor,
     target = resize_label_map(target, feats.shape[-2:])
     dtype = _compute_dtype(feats)
     with torch.autocast(device_type=feats.device.type, enabled=False):
-        feats = F.normalize(feats.to(dtype), dim=1)
+        feats = l2_normalize(feats.to(dtype), dim=1)
         protos = F.normalize(protos.detach().to(dtype), dim=2)
         logits = torch.einsum('ndhw,nkd->nkhw', feats, protos) / tau
         if mask_absent:

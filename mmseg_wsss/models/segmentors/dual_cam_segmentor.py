@@ -15,7 +15,7 @@ from torch import Tensor
 from ..heads.cam_head import stack_img_labels
 from ..losses import (PrototypeMemory, class_prototypes,
                       leave_one_out_prototypes)
-from ..utils import normalize_cams, region_mask
+from ..utils import l2_normalize, normalize_cams, region_mask
 from .cam_segmentor import (CAMSegmentor, check_finite_losses,
                             check_known_keys, check_scales)
 
@@ -336,7 +336,7 @@ class DualCAMSegmentor(CAMSegmentor):
         if self.train_cfg.proto_resolution == 'crop':
             per_image = [
                 class_prototypes(
-                    F.normalize(
+                    l2_normalize(
                         F.interpolate(
                             feats[i:i + 1],
                             size=proto_mask.shape[-2:],
@@ -349,7 +349,7 @@ class DualCAMSegmentor(CAMSegmentor):
             compact_valid = torch.cat([v for _, v in per_image])
         else:
             compact, compact_valid = class_prototypes(
-                F.normalize(feats, dim=1), proto_mask,
+                l2_normalize(feats, dim=1), proto_mask,
                 len(class_ids) - 1)
         protos = compact.new_zeros(n, self.num_classes + 1, dim)
         protos[:, class_ids] = compact
