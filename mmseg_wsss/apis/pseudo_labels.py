@@ -34,6 +34,7 @@ from torch import nn
 from mmseg_wsss.compat import TEMP_SUFFIX, write_file_atomically
 from mmseg_wsss.models.utils import region_mask
 from mmseg_wsss.postprocessing import DenseCRF
+from .inference import prepare_for_inference
 
 IGNORE_INDEX = 255
 # VOC's colour of the ignored boundary band (entry 255 of its palette).
@@ -81,7 +82,8 @@ def encode_palette_png(label: np.ndarray, palette: List[int]) -> bytes:
 def init_cam_model(config: Union[str, Path, Config],
                    checkpoint: Optional[str] = None,
                    device: str = 'cpu',
-                   cfg_options: Optional[dict] = None) -> nn.Module:
+                   cfg_options: Optional[dict] = None,
+                   fast: bool = True) -> nn.Module:
     """Build a CAM segmentor for inference and load its weights.
 
     Like ``mmseg.apis.init_model``, which cannot be used because it passes
@@ -93,6 +95,9 @@ def init_cam_model(config: Union[str, Path, Config],
         device (str): Device of the model. Defaults to 'cpu'.
         cfg_options (dict, optional): Overrides merged into the config.
             Defaults to None.
+        fast (bool): Fold BatchNorm into the convolutions and use
+            channels-last weights (:func:`prepare_for_inference`); the
+            model is then for inference only. Defaults to True.
 
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` and
@@ -107,11 +112,13 @@ def init_cam_model(config: Union[str, Path, Config],
     if checkpoint is not None:
         meta = load_checkpoint(
             model, checkpoint, map_location='cpu').get('meta', {})
+    model.to(device)
+    model.eval()
+    if fast:
+        model = prepare_for_inference(model)
     model.dataset_meta = meta.get('dataset_meta') or copy.deepcopy(
         PascalVOCDataset.METAINFO)
     model.cfg = cfg
-    model.to(device)
-    model.eval()
     return model
 
 
