@@ -58,6 +58,13 @@ def parse_args(argv=None):
         action='store_true',
         help='recompute images whose PNG exists (default: skip them)')
     parser.add_argument(
+        '--workers',
+        type=int,
+        default=0,
+        help='processes that run the CRF and write the files while the '
+        'network works on the next images (useful with --crf; default: 0, '
+        'all in this process)')
+    parser.add_argument(
         '--device', help='device (default: cuda if available, else cpu)')
     parser.add_argument(
         '--cfg-options',
@@ -102,7 +109,8 @@ def main(argv=None):
         cam_dir=os.path.join(args.out, 'cams') if args.save_cams else None,
         overwrite=args.overwrite,
         rank=rank,
-        world_size=world_size)
+        world_size=world_size,
+        workers=args.workers)
 
     summaries = all_gather_object(summary) if world_size > 1 else [summary]
     if rank == 0:

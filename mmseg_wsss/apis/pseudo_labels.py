@@ -10,9 +10,13 @@ write the same file.
 import contextlib
 import copy
 import io
+import multiprocessing
 import os
 import os.path as osp
 import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -234,34 +238,96 @@ def pseudo_label_from_sample(
         np.ndarray: uint8 label map (H, W): 0 background, 1..C classes, 255
         ignored.
     """
-    cams = sample.seg_logits.data[1:].float().cpu()
+    return pseudo_label(sample.seg_logits.data[1:].float().cpu().numpy(),
+                        sample.pred_sem_seg.data[0].cpu().numpy(), bg_thr, crf,
+                        img, ignore_band, sample.img_path)
+
+
+def pseudo_label(cams: np.ndarray,
+                 pred: np.ndarray,
+                 bg_thr: float,
+                 crf: Optional[DenseCRF] = None,
+                 img: Optional[np.ndarray] = None,
+                 ignore_band: Optional[float] = None,
+                 name: str = 'image') -> np.ndarray:
+    """:func:`pseudo_label_from_sample` on arrays: normalised CAMs
+    (C, H, W) float32 and the thresholded prediction ``pred`` (H, W);
+    ``name`` is used in errors."""
     if crf is None:
-        label = sample.pred_sem_seg.data[0].cpu().numpy()
+        label = pred
     else:
         if img is None or img.shape[:2] != cams.shape[1:]:
             got = None if img is None else img.shape
-            raise ValueError(
-                f'{sample.img_path}: the CRF needs the RGB image of shape '
-                f'{tuple(cams.shape[1:])} + (3,), got {got}')
-        label = crf(img, cams.numpy()).argmax(0)
+            raise ValueError(f'{name}: the CRF needs the RGB image of shape '
+                             f'{tuple(cams.shape[1:])} + (3,), got {got}')
+        label = crf(img, cams).argmax(0)
     label = label.astype(np.uint8)
     if ignore_band:
-        band = region_mask(cams[None], max(bg_thr - ignore_band, 0.0),
-                           min(bg_thr + ignore_band, 1.0), IGNORE_INDEX)[0]
+        band = region_mask(
+            torch.from_numpy(cams)[None], max(bg_thr - ignore_band, 0.0),
+            min(bg_thr + ignore_band, 1.0), IGNORE_INDEX)[0]
         label[(band == IGNORE_INDEX).numpy()] = IGNORE_INDEX
     return label
 
 
-def _encode_cams(sample: SegDataSample) -> bytes:
-    """``.npz`` of the present classes' CAMs: ``cams`` and ``classes``."""
-    present = torch.nonzero(sample.img_labels > 0)[:, 0].cpu()
-    cams = sample.seg_logits.data[1:].cpu()[present]
-    buf = io.BytesIO()
-    np.savez(
-        buf,
-        cams=cams.numpy().astype(np.float16),
-        classes=(present + 1).numpy().astype(np.uint8))
-    return buf.getvalue()
+@dataclass
+class _ImageOutputs:
+    """One image's prediction as arrays, and where its outputs go: what a
+    writer process needs, cheap to pickle (the classes of the image only;
+    the CAMs of the others are zero)."""
+    img_path: str
+    png_path: str
+    cam_path: Optional[str]
+    pred: np.ndarray  # uint8 (H, W)
+    cams: np.ndarray  # float32 (K, H, W)
+    classes: np.ndarray  # int64 (K,), foreground indices 0..C-1
+    num_classes: int
+
+    @classmethod
+    def from_sample(cls, sample: SegDataSample, png_path: str,
+                    cam_path: Optional[str]) -> '_ImageOutputs':
+        present = torch.nonzero(sample.img_labels > 0)[:, 0].cpu()
+        cams = sample.seg_logits.data[1:].float().cpu()
+        return cls(sample.img_path, png_path, cam_path,
+                   sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8),
+                   cams[present].numpy(), present.numpy(), cams.shape[0])
+
+    def all_cams(self) -> np.ndarray:
+        """CAMs of all C classes, (C, H, W) float32."""
+        cams = np.zeros((self.num_classes, ) + self.pred.shape, np.float32)
+        cams[self.classes] = self.cams
+        return cams
+
+
+def _write_outputs(image: _ImageOutputs, bg_thr: float, crf: Optional[dict],
+                   ignore_band: Optional[float], palette: List[int],
+                   backend_args: Optional[dict]) -> None:
+    """Label one image (CRF, ignore band) and write its files atomically.
+
+    Runs in the exporting process or in a writer process (``crf`` is the
+    :class:`DenseCRF` parameters, so that it pickles).
+    """
+    cams = image.all_cams()
+    dense_crf = img = None
+    if crf is not None:
+        dense_crf = DenseCRF(**crf)
+        img = read_rgb(image.img_path, backend_args)
+    label = pseudo_label(cams, image.pred, bg_thr, dense_crf, img, ignore_band,
+                         image.img_path)
+    # CAMs first: a PNG on disk then implies its CAMs are there too
+    if image.cam_path is not None:
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            cams=image.cams.astype(np.float16),
+            classes=(image.classes + 1).astype(np.uint8))
+        write_file_atomically(buf.getvalue(), image.cam_path)
+    write_file_atomically(encode_palette_png(label, palette), image.png_path)
+
+
+def _init_writer_process() -> None:
+    """A writer process leaves the CPU cores to the network's threads."""
+    torch.set_num_threads(1)
 
 
 def _image_names(dataset: BaseDataset) -> List[str]:
@@ -299,7 +365,8 @@ def make_pseudo_labels(model: nn.Module,
                        cam_dir: Optional[str] = None,
                        overwrite: bool = False,
                        rank: int = 0,
-                       world_size: int = 1) -> Dict[str, float]:
+                       world_size: int = 1,
+                       workers: int = 0) -> Dict[str, float]:
     """Write one pseudo-label PNG per image of ``dataset``.
 
     Per image: :func:`predict_image` (``model.test_cfg`` scales and flip,
@@ -330,6 +397,11 @@ def make_pseudo_labels(model: nn.Module,
             Defaults to False.
         rank (int): This process' shard. Defaults to 0.
         world_size (int): Number of shards. Defaults to 1.
+        workers (int): Writer processes that take the CRF, the PNG encoding
+            and the writes off the inference loop, which meanwhile runs the
+            network on the next images. Worth it with ``crf`` (a VOC image
+            costs about as much CRF time as network time on a GPU).
+            Defaults to 0 (all in this process). The files are the same.
 
     Returns:
         dict: ``written`` and ``skipped`` image counts of this shard,
@@ -346,7 +418,11 @@ def make_pseudo_labels(model: nn.Module,
     thr = model.test_cfg.bg_thr if bg_thr is None else bg_thr
     if not 0 <= thr <= 1:
         raise ValueError(f'bg_thr must lie in [0, 1], got {thr}')
-    dense_crf = None if crf is None else DenseCRF(**{'bg_thr': thr, **crf})
+    if workers < 0:
+        raise ValueError(f'workers must be >= 0, got {workers}')
+    crf = None if crf is None else {'bg_thr': thr, **crf}
+    if crf is not None:
+        DenseCRF(**crf)  # bad parameters fail here, not in a worker
     palette = voc_palette(dataset.metainfo.get('palette'))
 
     names = _image_names(dataset)
@@ -357,33 +433,56 @@ def make_pseudo_labels(model: nn.Module,
         os.makedirs(cam_dir, exist_ok=True)
         _remove_stale_temp_files(cam_dir, {names[i] + '.npz' for i in mine})
 
-    written = skipped = 0
+    write_args = (thr, crf, ignore_band, palette, dataset.backend_args)
+    counts = dict(written=0, skipped=0)
     progress = ProgressBar(len(mine)) if rank == 0 else None
-    start = time.perf_counter()
-    for idx in mine:
-        png_path = osp.join(out_dir, names[idx] + '.png')
-        cam_path = None if cam_dir is None else osp.join(
-            cam_dir, names[idx] + '.npz')
-        done = osp.exists(png_path) and (cam_path is None
-                                         or osp.exists(cam_path))
-        if done and not overwrite:
-            skipped += 1
-        else:
-            sample = predict_image(model, dataset[idx], thr)
-            img = None if dense_crf is None else read_rgb(
-                sample.img_path, dataset.backend_args)
-            label = pseudo_label_from_sample(sample, thr, dense_crf, img,
-                                             ignore_band)
-            # CAMs first: a PNG on disk then implies its CAMs are there too
-            if cam_path is not None:
-                write_file_atomically(_encode_cams(sample), cam_path)
-            write_file_atomically(encode_palette_png(label, palette), png_path)
-            written += 1
+
+    def count(key: str) -> None:
+        counts[key] += 1
         if progress is not None:
             progress.update()
+
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if workers > 0:
+            # spawn: a forked child of a process that ran torch's OpenMP
+            # threads can deadlock in its first parallel region
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    workers,
+                    mp_context=multiprocessing.get_context('spawn'),
+                    initializer=_init_writer_process))
+        pending = deque()
+
+        def collect(limit: int) -> None:
+            """Wait for writers until at most ``limit`` jobs are queued."""
+            while len(pending) > limit or (pending and pending[0].done()):
+                pending.popleft().result()  # re-raises a writer's error
+                count('written')
+
+        for idx in mine:
+            png_path = osp.join(out_dir, names[idx] + '.png')
+            cam_path = None if cam_dir is None else osp.join(
+                cam_dir, names[idx] + '.npz')
+            done = osp.exists(png_path) and (cam_path is None
+                                             or osp.exists(cam_path))
+            if done and not overwrite:
+                count('skipped')
+                continue
+            image = _ImageOutputs.from_sample(
+                predict_image(model, dataset[idx], thr), png_path, cam_path)
+            if pool is None:
+                _write_outputs(image, *write_args)
+                count('written')
+            else:
+                pending.append(pool.submit(_write_outputs, image, *write_args))
+                # a bounded queue: memory stays flat when writers lag behind
+                collect(2 * workers)
+        collect(0)
     seconds = time.perf_counter() - start
+    written = counts['written']
     return dict(
-        written=written,
-        skipped=skipped,
+        counts,
         seconds=seconds,
         images_per_second=written / seconds if written else 0.0)

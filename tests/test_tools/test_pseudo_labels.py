@@ -241,6 +241,41 @@ def test_crf_ignore_band_and_cams(toy_model, train_set, tmp_path):
                 atol=1e-3)
 
 
+def test_writer_processes_write_the_same_files(toy_model, train_set, tmp_path):
+    subset = train_set.get_subset(6)
+    outputs = {}
+    for workers in (0, 2):
+        out_dir, cam_dir = (
+            str(tmp_path / f'{d}{workers}') for d in ('png', 'cams'))
+        summary = make_pseudo_labels(
+            toy_model,
+            subset,
+            out_dir,
+            crf={},
+            ignore_band=0.05,
+            cam_dir=cam_dir,
+            workers=workers)
+        assert summary['written'] == 6 and summary['skipped'] == 0
+        outputs[workers] = (read_files(out_dir), read_files(cam_dir))
+    assert len(outputs[0][0]) == len(outputs[0][1]) == 6
+    assert outputs[2] == outputs[0]
+
+
+def test_a_writer_error_reaches_the_caller(toy_model, train_set, tmp_path):
+    subset = train_set.get_subset(2)
+    with pytest.raises(ValueError, match='workers must be >= 0'):
+        make_pseudo_labels(toy_model, subset, str(tmp_path), workers=-1)
+    # a folder where the second PNG goes: the writer cannot replace it
+    blocked = tmp_path / (image_name(subset, 1) + '.png')
+    blocked.mkdir()
+    with pytest.raises(IsADirectoryError, match=str(blocked)):
+        make_pseudo_labels(
+            toy_model, subset, str(tmp_path), overwrite=True, workers=1)
+    # the first image was written; no temporary file is left
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [image_name(subset, 0) + '.png', blocked.name])
+
+
 def write_png(path, array):
     """Save an index mask as an 'L' mode PNG."""
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
