@@ -53,7 +53,9 @@ class DualCAMSegmentor(CAMSegmentor):
       ``mam_batch_fraction`` of the batch) vs ``mam_targets()`` of ``U_k``.
 
     A loss whose ``loss_weight`` is 0 is not computed (ablations are made by
-    loss weights), and SupportNet is not run when neither needs it.
+    loss weights), and SupportNet is not run when neither needs it. Maps at
+    crop size hold only the channels of the classes in the batch (the others
+    are zero after label masking; :meth:`_batch_classes`).
     ``predict()`` is the baseline's, on MainNet (``test_cfg.predict_on``).
 
     Args:
