@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from mmseg_wsss.compat import shutdown_distributed
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a segmentor checkpoint')
     parser.add_argument('config', help='test config file path')
@@ -19,6 +19,11 @@ def parse_args():
         '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
         '--show-dir', help='dir to save drawn predictions (images + masks)')
+    parser.add_argument(
+        '--fuse-conv-bn',
+        action='store_true',
+        help='fold BatchNorm into the convolutions and use channels-last '
+        'weights (faster inference, same predictions up to float rounding)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -31,7 +36,7 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -49,8 +54,9 @@ def trigger_visualization_hook(cfg, show_dir):
     return cfg
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    """Test a checkpoint; ``argv`` as for :func:`parse_args`."""
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -65,10 +71,14 @@ def main():
 
     if args.show_dir:
         cfg = trigger_visualization_hook(cfg, args.show_dir)
+    if args.fuse_conv_bn:
+        cfg.custom_hooks = list(cfg.get(
+            'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]
 
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    metrics = runner.test()
     shutdown_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

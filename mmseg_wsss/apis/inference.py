@@ -27,9 +27,9 @@ def prepare_for_inference(model: nn.Module,
     ``fuse_conv_bn`` pairs each BN with the convolution *registered* just
     before it, which is the one that feeds it in mmseg's and torchvision's
     backbones but not in every module (a pre-norm ``ConvModule`` normalises
-    the conv's input). So the folded model is checked against the original
-    on a fixed input, and if the CAMs differ the original is kept, with a
-    warning.
+    the conv's input). So a folded copy is first checked against the model
+    on a fixed input; only if the CAMs agree is the model itself folded (the
+    same deterministic change), otherwise it keeps its BN, with a warning.
 
     Args:
         model (nn.Module): A CAM segmentor in eval mode (``forward_cams``).
@@ -38,8 +38,7 @@ def prepare_for_inference(model: nn.Module,
             Defaults to True.
 
     Returns:
-        nn.Module: The prepared model (``model`` itself, changed in place,
-        or ``model`` unchanged when folding failed the check).
+        nn.Module: ``model`` itself, changed in place.
     """
     if model.training:
         raise ValueError('prepare_for_inference needs the model in eval mode '
@@ -50,11 +49,12 @@ def prepare_for_inference(model: nn.Module,
             1, 3, 64, 64,
             generator=torch.Generator().manual_seed(0)).to(device)
         expected = model.forward_cams(probe)[0]
-        fused = fuse_conv_bn(copy.deepcopy(model))
-        error = float((fused.forward_cams(probe)[0] - expected).abs().max())
+        folded = fuse_conv_bn(copy.deepcopy(model))
+        error = float((folded.forward_cams(probe)[0] - expected).abs().max())
+        del folded
         scale = max(1.0, float(expected.abs().max()))
         if error <= FUSE_RTOL * scale:
-            model = fused
+            fuse_conv_bn(model)
         else:
             warnings.warn(
                 'prepare_for_inference: folding BatchNorm into the preceding '

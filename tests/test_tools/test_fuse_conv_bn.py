@@ -1,0 +1,40 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""``tools/test.py --fuse-conv-bn``: the CAM evaluation on a folded,
+channels-last network gives the same metrics."""
+from mmengine.config import Config
+from mmengine.runner import Runner
+from torch import nn
+
+
+def test_fuse_conv_bn_keeps_the_cam_miou(toy_cam_checkpoint, load_tool,
+                                         tmp_path):
+    cfg_path, ckpt = toy_cam_checkpoint
+    tool = load_tool('test')
+    results = {}
+    for flag in ([], ['--fuse-conv-bn']):
+        argv = [cfg_path, ckpt, '--work-dir', str(tmp_path / str(len(flag)))]
+        results[len(flag)] = tool.main(argv + flag)
+    plain, fused = results[0], results[1]
+    assert fused['best_bg_thr'] == plain['best_bg_thr']
+    # float rounding may move a pixel across a threshold, no more
+    assert abs(fused['mIoU'] - plain['mIoU']) < 0.05
+    assert plain['mIoU'] > 0
+
+
+def test_the_hook_folds_the_loaded_model(toy_cam_checkpoint, tmp_path):
+    cfg_path, ckpt = toy_cam_checkpoint
+    cfg = Config.fromfile(cfg_path)
+    cfg.merge_from_dict(
+        dict(
+            load_from=ckpt,
+            work_dir=str(tmp_path),
+            custom_hooks=[dict(type='PrepareForInferenceHook')]))
+    cfg.test_dataloader.dataset.indices = 4
+    runner = Runner.from_cfg(cfg)
+    assert any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in runner.model.modules())
+    runner.test()
+    assert not any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in runner.model.modules())
