@@ -61,6 +61,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--mask-absent',
         action='store_true',
         help='RCM with mask_absent_prototypes=True')
+    parser.add_argument(
+        '--mam-target-norm',
+        choices=['num_scales', 'weight_sum'],
+        help="override loss_mam.target_norm ('weight_sum': weighted mean)")
     parser.add_argument('--no-write', action='store_true')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -106,6 +110,8 @@ def run_config(variant: str,
             cfg.model.support_cfg.momentum = args.ema_momentum
         if args.mask_absent:
             cfg.model.loss_rcm.mask_absent_prototypes = True
+        if args.mam_target_norm is not None:
+            cfg.model.loss_mam.target_norm = args.mam_target_norm
     return cfg
 
 
@@ -224,12 +230,14 @@ def main() -> None:
             f'train {2 * args.iters} iterations in total')
     ema = ('' if args.ema_momentum is None else
            f', SupportNet EMA momentum {args.ema_momentum}')
+    mam = ('' if args.mam_target_norm is None else
+           f', MAM target_norm={args.mam_target_norm}')
     body = (f'Toy data (`make_toy_voc.py`, seed 0): train on `train_aug` (200 '
             f'images), CAM mIoU on `train` (60 images, scales 1.0/0.5/1.5/2.0 '
             f'x flip). Seeds {args.seeds}, {args.iters} iterations at batch 8 '
             f'(crop 96), self-supervision from iteration {warmup}'
             f'{", mask_absent_prototypes=True" if args.mask_absent else ""}'
-            f'{ema}{init}. '
+            f'{mam}{ema}{init}. '
             'One fresh process per run (mmengine Runner.from_cfg, then '
             'runner.test()).\n\n' + table + '\n\n' + curve + '\n')
     common.append_results(

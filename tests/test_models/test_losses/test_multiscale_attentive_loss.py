@@ -48,6 +48,22 @@ def test_mam_targets_hand_values():
     assert torch.allclose(target[1, 1], torch.full((4, 4), 2.))
 
 
+def test_mam_targets_weighted_mean_hand_values():
+    # T = (w1 U1 + w2 U2) / (w1 + w2), weights as above (w1 = 1 where M != 0)
+    main, supports = _cams()
+    (target, ) = mam_targets([main], supports, target_norm='weight_sum')
+    # image 0 class 0: (1 * 2 on p 0-7 + 2 * 1 on p 8-15) / 3
+    assert torch.allclose(target[0, 0], torch.full((4, 4), 2 / 3))
+    assert torch.equal(target[0, 1], torch.zeros(4, 4))
+    # image 1 class 0: (M + 1.5 U2) / 2.5
+    expected = torch.tensor([0.4, 1.0, 0.6, 0.]).repeat_interleave(4)
+    assert torch.allclose(target[1, 0].flatten(), expected)
+    # image 1 class 1: (1 + 3) / 2
+    assert torch.allclose(target[1, 1], torch.full((4, 4), 2.))
+    with pytest.raises(ValueError, match='target_norm must be one of'):
+        mam_targets([main], supports, target_norm='mean')
+
+
 def test_multiscale_attentive_loss_hand_values():
     main, supports = _cams()
     loss = multiscale_attentive_loss([main], supports)
