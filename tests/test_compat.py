@@ -25,7 +25,8 @@ from torch.utils.data import Dataset
 
 from mmseg_wsss.compat import (UnsafeCheckpointError,
                                allow_mmengine_checkpoints,
-                               has_compiled_mmcv_ops, load_checkpoint_safely)
+                               has_compiled_mmcv_ops, load_checkpoint_safely,
+                               shutdown_distributed)
 
 # torch honours this variable whenever a caller leaves weights_only unset, as
 # mmengine does; our loaders must stay weights-only even so.
@@ -428,3 +429,11 @@ def test_adjust_hue_works_under_numpy2_for_negative_shifts():
     assert neg[0, 0, 2] < 20 and neg[0, 0, :2].min() > 150  # red -> cyan
     assert np.array_equal(mmcv.adjust_hue(img, 0.0), img)
     assert mmcv.adjust_hue is _adjust_hue
+
+
+def test_shutdown_distributed_without_a_process_group_does_nothing():
+    # the tools call it unconditionally; two ranks are tested under torchrun
+    # in tests/test_engine/test_distributed.py
+    assert not torch.distributed.is_initialized()
+    shutdown_distributed()
+    assert not torch.distributed.is_initialized()
