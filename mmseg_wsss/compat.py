@@ -433,9 +433,9 @@ def shutdown_distributed() -> None:
     a failed job although training finished. All ranks meet at a barrier,
     then each destroys its group.
     """
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.barrier()
+    from mmengine.dist import barrier, is_distributed
+    if is_distributed():
+        barrier()
         torch.distributed.destroy_process_group()
 
 

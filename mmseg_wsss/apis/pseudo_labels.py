@@ -35,7 +35,7 @@ from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import nn
 
-from mmseg_wsss.compat import TEMP_SUFFIX, write_file_atomically
+from mmseg_wsss.compat import temp_path, write_file_atomically
 from mmseg_wsss.models.utils import region_mask
 from mmseg_wsss.postprocessing import DenseCRF
 from .inference import prepare_for_inference
@@ -211,38 +211,6 @@ def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
         fileio.get(path, backend_args=backend_args), channel_order='rgb')
 
 
-def pseudo_label_from_sample(
-        sample: SegDataSample,
-        bg_thr: float,
-        crf: Optional[DenseCRF] = None,
-        img: Optional[np.ndarray] = None,
-        ignore_band: Optional[float] = None) -> np.ndarray:
-    """Turn a CAM prediction into a pseudo label map.
-
-    Without CRF the label is ``pred_sem_seg`` (argmax of ``[bg_thr, CAMs]``,
-    ties to background); with CRF it is the argmax of the CRF probabilities.
-    ``ignore_band`` then marks pixels whose top CAM score lies in
-    ``[bg_thr - ignore_band, bg_thr + ignore_band)`` as 255: those are the
-    pixels the threshold decides on least evidence.
-
-    Args:
-        sample (SegDataSample): Output of :func:`predict_image`.
-        bg_thr (float): Background threshold the prediction used.
-        crf (DenseCRF, optional): Dense CRF to refine with. Defaults to None.
-        img (np.ndarray, optional): RGB uint8 image (H, W, 3); needed with
-            ``crf``. Defaults to None.
-        ignore_band (float, optional): Half width of the ignored band.
-            Defaults to None (no band).
-
-    Returns:
-        np.ndarray: uint8 label map (H, W): 0 background, 1..C classes, 255
-        ignored.
-    """
-    return pseudo_label(sample.seg_logits.data[1:].float().cpu().numpy(),
-                        sample.pred_sem_seg.data[0].cpu().numpy(), bg_thr, crf,
-                        img, ignore_band, sample.img_path)
-
-
 def pseudo_label(cams: np.ndarray,
                  pred: np.ndarray,
                  bg_thr: float,
@@ -250,9 +218,30 @@ def pseudo_label(cams: np.ndarray,
                  img: Optional[np.ndarray] = None,
                  ignore_band: Optional[float] = None,
                  name: str = 'image') -> np.ndarray:
-    """:func:`pseudo_label_from_sample` on arrays: normalised CAMs
-    (C, H, W) float32 and the thresholded prediction ``pred`` (H, W);
-    ``name`` is used in errors."""
+    """Turn a CAM prediction into a pseudo label map.
+
+    Without CRF the label is ``pred`` (argmax of ``[bg_thr, CAMs]``, ties to
+    background, as in ``pred_sem_seg``); with CRF it is the argmax of the CRF
+    probabilities. ``ignore_band`` then marks pixels whose top CAM score lies
+    in ``[bg_thr - ignore_band, bg_thr + ignore_band)`` as 255: those are the
+    pixels the threshold decides on least evidence.
+
+    Args:
+        cams (np.ndarray): Normalised CAMs (C, H, W) float32, as in
+            ``seg_logits[1:]`` of :func:`predict_image`.
+        pred (np.ndarray): The thresholded prediction (H, W).
+        bg_thr (float): Background threshold the prediction used.
+        crf (DenseCRF, optional): Dense CRF to refine with. Defaults to None.
+        img (np.ndarray, optional): RGB uint8 image (H, W, 3); needed with
+            ``crf``. Defaults to None.
+        ignore_band (float, optional): Half width of the ignored band.
+            Defaults to None (no band).
+        name (str): The image, for errors. Defaults to 'image'.
+
+    Returns:
+        np.ndarray: uint8 label map (H, W): 0 background, 1..C classes, 255
+        ignored.
+    """
     if crf is None:
         label = pred
     else:
@@ -349,11 +338,9 @@ def _image_names(dataset: BaseDataset) -> List[str]:
 
 def _remove_stale_temp_files(folder: str, targets: set) -> None:
     """Delete temporary files a killed run left for ``targets``."""
-    for fname in os.listdir(folder):
-        if fname.startswith('.') and fname.endswith(TEMP_SUFFIX):
-            target = fname[1:-len(TEMP_SUFFIX)]
-            if target in targets:
-                os.remove(osp.join(folder, fname))
+    for target in targets:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temp_path(osp.realpath(osp.join(folder, target))))
 
 
 def make_pseudo_labels(model: nn.Module,
@@ -388,7 +375,7 @@ def make_pseudo_labels(model: nn.Module,
             meaning ``model.test_cfg.bg_thr``.
         ignore_band (float, optional): Pixels whose top CAM score is within
             this distance of ``bg_thr`` become 255, see
-            :func:`pseudo_label_from_sample`. Defaults to None.
+            :func:`pseudo_label`. Defaults to None.
         cam_dir (str, optional): Also save the normalised CAMs of the
             present classes there, as ``{image name}.npz`` with ``cams``
             (K, H, W) float16 and ``classes`` (K,) uint8 mask indices.

@@ -64,10 +64,10 @@ def _mam_targets(main_cams: Sequence[Tensor], support_cams: Sequence[Tensor],
             weight = 2 - (main_unit * support_unit).sum(dim=2)
             target = target + weight[:, :, None, None] * support
             weight_sum = weight_sum + weight
-        if target_norm == 'weight_sum':
-            targets.append(target / weight_sum[:, :, None, None])
-        else:
-            targets.append(target / len(supports))
+        norm = (
+            weight_sum[:, :, None,
+                       None] if target_norm == 'weight_sum' else len(supports))
+        targets.append(target / norm)
     return targets
 
 

@@ -338,24 +338,22 @@ class DualCAMSegmentor(CAMSegmentor):
         """
         feats = support_feats.float()
         n, dim = feats.shape[:2]
+        num_labels = len(class_ids) - 1
         if self.train_cfg.proto_resolution == 'crop':
-            per_image = [
-                class_prototypes(
-                    l2_normalize(
-                        F.interpolate(
-                            feats[i:i + 1],
-                            size=proto_mask.shape[-2:],
-                            mode='bilinear',
-                            align_corners=False),
-                        dim=1), proto_mask[i:i + 1],
-                    len(class_ids) - 1) for i in range(n)
-            ]
-            compact = torch.cat([p for p, _ in per_image])
-            compact_valid = torch.cat([v for _, v in per_image])
+            per_image = []
+            for img_feats, img_mask in zip(feats, proto_mask):
+                img_feats = F.interpolate(
+                    img_feats[None],
+                    size=proto_mask.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False)
+                per_image.append(
+                    class_prototypes(
+                        l2_normalize(img_feats), img_mask[None], num_labels))
+            compact, compact_valid = map(torch.cat, zip(*per_image))
         else:
             compact, compact_valid = class_prototypes(
-                l2_normalize(feats, dim=1), proto_mask,
-                len(class_ids) - 1)
+                l2_normalize(feats), proto_mask, num_labels)
         protos = compact.new_zeros(n, self.num_classes + 1, dim)
         protos[:, class_ids] = compact
         valid = compact_valid.new_zeros(n, self.num_classes + 1)

@@ -187,8 +187,9 @@ def test_predict_on_support_uses_support_net():
 
 def _reference_self_sup_losses(model, inputs, labels):
     """RCM and MAM straight from the math API on all C channels, the whole
-    batch at once: what :class:`DualCAMSegmentor` computes on the channels
-    of the batch's classes, one image at a time."""
+    batch at once (``F.normalize``, no class subset): what
+    :class:`DualCAMSegmentor` computes on the channels of the batch's
+    classes, crop-resolution prototypes one image at a time."""
     cfg = model.train_cfg
     h, w = inputs.shape[-2:]
 
@@ -212,9 +213,10 @@ def _reference_self_sup_losses(model, inputs, labels):
         proto_mask = region_mask(
             normalize_cams(support[cfg.support_scales.index(1.0)], labels),
             *cfg.region_thrs)
+        if cfg.proto_resolution == 'crop':
+            support_feats = resize(support_feats, (h, w))
         protos, valid = class_prototypes(
-            F.normalize(resize(support_feats, (h, w)), dim=1), proto_mask,
-            NUM_CLASSES)
+            F.normalize(support_feats, dim=1), proto_mask, NUM_CLASSES)
         loo = leave_one_out_prototypes(protos, valid, model.memory)
     rcm = regional_contrastive_loss(feats, loo, target, tau=model.loss_rcm.tau)
     m = math.ceil(cfg.mam_batch_fraction * len(inputs))
@@ -245,20 +247,15 @@ def test_losses_on_the_batch_classes_equal_the_math_on_all(proto_resolution):
     torch.testing.assert_close(
         model._batch_classes(labels), torch.tensor([0, 2]))
     memory = copy.deepcopy(model.memory)
-    if proto_resolution == 'feature':
-        # the reference's whole-batch upsampling is the 'crop' variant
-        model.train_cfg.proto_resolution = 'crop'
     rcm, mam, (protos,
                valid) = _reference_self_sup_losses(model, inputs, labels)
-    model.train_cfg.proto_resolution = proto_resolution
     losses = model.loss(inputs, samples)
-    if proto_resolution == 'crop':
-        torch.testing.assert_close(losses['main.loss_rcm'], rcm)
-        # the memory received the same prototypes
-        memory.update(protos, valid)
-        torch.testing.assert_close(model.memory.bank, memory.bank)
-        assert torch.equal(model.memory.filled, memory.filled)
-        # index 2 is class 1: in no image, no prototype
-        assert not valid[:, 2].any() and valid[:, [1, 3]].any()
+    torch.testing.assert_close(losses['main.loss_rcm'], rcm)
+    # the memory received the same prototypes
+    memory.update(protos, valid)
+    torch.testing.assert_close(model.memory.bank, memory.bank)
+    assert torch.equal(model.memory.filled, memory.filled)
+    # index 2 is class 1: in no image, no prototype
+    assert not valid[:, 2].any() and valid[:, [1, 3]].any()
     torch.testing.assert_close(losses['main.loss_mam'], mam)
     assert rcm > 0 and mam > 0
