@@ -23,11 +23,13 @@ def free_port() -> int:
 def subprocess_env(**extra: str) -> dict:
     """The environment for a tool: one intra-op thread per process (several
     multi-threaded processes on two cores slow each other down many times)
-    and this interpreter's ``bin`` first on ``PATH``, so that scripts that
-    call ``python`` get the test's environment."""
+    this interpreter's ``bin`` first on ``PATH``, so that scripts that call
+    ``python`` get the test's environment, and Python's fault handler on."""
     return dict(
         os.environ,
         OMP_NUM_THREADS='1',
+        # a crash (e.g. SIGABRT) prints the Python stack of every thread
+        PYTHONFAULTHANDLER='1',
         PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
         **extra)
 
