@@ -22,7 +22,7 @@ def free_port() -> int:
 
 def subprocess_env(**extra: str) -> dict:
     """The environment for a tool: one intra-op thread per process (several
-    multi-threaded processes on two cores slow each other down many times)
+    multi-threaded processes on two cores slow each other down many times),
     this interpreter's ``bin`` first on ``PATH``, so that scripts that call
     ``python`` get the test's environment, and Python's fault handler on."""
     return dict(
