@@ -1,4 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .cam_formatting import PackCAMInputs
 from .formatting import PackWSSSInputs
+from .loading import LoadCAMFromFile
 
-__all__ = ['PackWSSSInputs']
+__all__ = ['PackWSSSInputs', 'LoadCAMFromFile', 'PackCAMInputs']

@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .cam_segmentor import CAMSegmentor
 from .dual_cam_segmentor import DualCAMSegmentor
+from .irn_segmentor import IRNSegmentor
 
-__all__ = ['CAMSegmentor', 'DualCAMSegmentor']
+__all__ = ['CAMSegmentor', 'DualCAMSegmentor', 'IRNSegmentor']
