@@ -1,11 +1,28 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""mmseg-wsss: weakly supervised semantic segmentation for MMSegmentation."""
+"""mmseg-wsss: weakly supervised semantic segmentation for MMSegmentation.
+
+Every process-wide effect of ``import mmseg_wsss``, and where it comes from:
+
+- Registrations: datasets, transforms, samplers, models, metrics and hooks
+  into mmseg's registries (new class names only); the file backend
+  ``local_atomic`` into mmengine's backend registry
+  (:mod:`mmseg_wsss.utils.atomic_io`). Nothing uses them unless a config
+  names them.
+- Checkpoint safety (:func:`mmseg_wsss.utils.allow_mmengine_checkpoints`):
+  mmengine's types added to torch's weights-only allow-list, a ``copyreg``
+  reducer for ``HistoryBuffer``, mmengine's loader of local paths
+  (``CheckpointLoader`` scheme ``''``) and its ``load_url`` routed through
+  the weights-only loader.
+- Stack adapters (:mod:`mmseg_wsss.compat`), each only where its defect is
+  present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv's
+  ``adjust_hue`` (numpy 2), mmengine's ``pytorch`` launcher start-up (no
+  CUDA).
+"""
 import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
-from .compat import (allow_mmengine_checkpoints, patch_mmcv_adjust_hue,
-                     patch_mmcv_ops, patch_mmengine_checkpoint_saving,
+from .compat import (patch_mmcv_adjust_hue, patch_mmcv_ops,
                      patch_mmengine_cpu_dist)
 from .version import __version__, version_info
 
@@ -23,9 +40,11 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
 
 patch_mmcv_ops()
 patch_mmcv_adjust_hue()
-allow_mmengine_checkpoints()
 patch_mmengine_cpu_dist()
-patch_mmengine_checkpoint_saving()
+
+from .utils import allow_mmengine_checkpoints  # noqa: E402,I001
+
+allow_mmengine_checkpoints()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001
 

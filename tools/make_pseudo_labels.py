@@ -20,7 +20,7 @@ from mmengine.dist import all_gather_object, get_dist_info, init_dist
 
 from mmseg_wsss.apis import (build_infer_dataset, init_cam_model,
                              make_pseudo_labels)
-from mmseg_wsss.compat import shutdown_distributed
+from mmseg_wsss.utils import shutdown_distributed
 
 
 def parse_args(argv=None):

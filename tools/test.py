@@ -7,7 +7,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmseg_wsss.compat import shutdown_distributed
+from mmseg_wsss.utils import shutdown_distributed
 
 
 def parse_args(argv=None):

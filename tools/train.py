@@ -9,7 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_wsss.compat import shutdown_distributed
+from mmseg_wsss.utils import shutdown_distributed
 
 
 def parse_args():

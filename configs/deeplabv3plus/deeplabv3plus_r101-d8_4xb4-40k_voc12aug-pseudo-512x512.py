@@ -18,3 +18,6 @@ train_dataloader = dict(
             seg_map_path='../../../work_dirs/pseudo_labels'),
         ann_file='ImageSets/Segmentation/train_aug.txt',
         pipeline={{_base_.train_pipeline}}))
+# mmseg-wsss' CheckpointHook: a crash while saving leaves the previous
+# checkpoint and `last_checkpoint` loadable.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

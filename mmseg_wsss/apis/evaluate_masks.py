@@ -5,61 +5,15 @@ The counting and the metrics are mmseg's :class:`IoUMetric` functions, so
 the numbers equal what ``IoUMetric`` reports for the same masks.
 """
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
-import mmengine.fileio as fileio
 import numpy as np
 import torch
 from mmseg.datasets import PascalVOCDataset
 from mmseg.evaluation import IoUMetric
-from PIL import Image
 
-IGNORE_INDEX = 255
-SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
-# Names are listed only up to this many in messages about many files.
-_MAX_NAMES_SHOWN = 5
-
-
-def read_split_names(path: str) -> List[str]:
-    """Image names of a VOC split file.
-
-    The name is the first field of each line, without folder or ``.jpg``,
-    so IRN-style lines (``/JPEGImages/x.jpg /SegmentationClassAug/x.png``)
-    work too.
-
-    Args:
-        path (str): Path of the split file.
-
-    Returns:
-        list[str]: Names in file order.
-    """
-    if not fileio.exists(path):
-        raise FileNotFoundError(f'split file {path} not found')
-    names = []
-    for line in fileio.get_text(path).splitlines():
-        if line.strip():
-            name = osp.basename(line.split()[0])
-            names.append(name[:-4] if name.endswith('.jpg') else name)
-    if not names:
-        raise ValueError(f'split file {path} lists no image')
-    return names
-
-
-def read_index_png(path: str) -> np.ndarray:
-    """Read a 'P' or 'L' mode mask as an integer array (H, W)."""
-    with Image.open(path) as img:
-        if img.mode not in ('P', 'L'):
-            raise ValueError(f'{path} is a {img.mode!r} image; masks must be '
-                             'index images (P or L mode)')
-        return np.array(img)
-
-
-def _show(names: Sequence[str]) -> str:
-    """A few names for an error message."""
-    shown = ', '.join(names[:_MAX_NAMES_SHOWN])
-    if len(names) > _MAX_NAMES_SHOWN:
-        shown += ', ...'
-    return shown
+from mmseg_wsss.utils import (IGNORE_INDEX, SPLIT_FILE, read_index_png,
+                              read_split_names, show_names)
 
 
 def evaluate_pseudo_labels(pred_dir: str,
@@ -112,7 +66,7 @@ def evaluate_pseudo_labels(pred_dir: str,
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} of {len(names)} images of split {split!r} '
-                f'have no {kind} mask in {folder}: {_show(missing)}')
+                f'have no {kind} mask in {folder}: {show_names(missing)}')
 
     totals = [torch.zeros(num_classes, dtype=torch.float64) for _ in range(4)]
     ignored = scored = 0

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_wsss.compat import write_file_atomically
+from mmseg_wsss.utils import write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
 from .pseudo_labels import (build_infer_dataset, init_cam_model,
                             make_pseudo_labels)

@@ -18,10 +18,8 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Union
 
-import mmcv
-import mmengine.fileio as fileio
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -32,55 +30,14 @@ from mmengine.utils import ProgressBar
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
-from PIL import Image
 from torch import nn
 
-from mmseg_wsss.compat import temp_path, write_file_atomically
 from mmseg_wsss.models.utils import region_mask
 from mmseg_wsss.postprocessing import DenseCRF
+from mmseg_wsss.utils import (IGNORE_INDEX, SPLIT_FILE, encode_palette_png,
+                              read_rgb, temp_path, voc_palette,
+                              write_file_atomically)
 from .inference import prepare_for_inference
-
-IGNORE_INDEX = 255
-# VOC's colour of the ignored boundary band (entry 255 of its palette).
-IGNORE_COLOUR = (224, 224, 192)
-SPLIT_FILE = 'ImageSets/Segmentation/{split}.txt'
-
-
-def voc_palette(
-        palette: Optional[Sequence[Sequence[int]]] = None) -> List[int]:
-    """A 256-entry 'P' mode palette: class colours, VOC's 255 colour.
-
-    Args:
-        palette (Sequence[Sequence[int]], optional): RGB colour of each
-            class index. Defaults to None, meaning mmseg's VOC palette.
-
-    Returns:
-        list[int]: 768 values, the flattened (256, 3) RGB table.
-    """
-    if palette is None:
-        palette = PascalVOCDataset.METAINFO['palette']
-    table = np.zeros((256, 3), dtype=np.uint8)
-    table[:len(palette)] = np.asarray(palette, dtype=np.uint8)
-    table[IGNORE_INDEX] = IGNORE_COLOUR
-    return table.flatten().tolist()
-
-
-def encode_palette_png(label: np.ndarray, palette: List[int]) -> bytes:
-    """Encode a label map as a 'P' mode PNG.
-
-    Args:
-        label (np.ndarray): Class indices in [0, 255], shape (H, W).
-        palette (list[int]): 768 palette values, see :func:`voc_palette`.
-
-    Returns:
-        bytes: The PNG file content.
-    """
-    img = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8))
-    # putpalette turns the 'L' image into a 'P' image
-    img.putpalette(palette)
-    buf = io.BytesIO()
-    img.save(buf, format='PNG')
-    return buf.getvalue()
 
 
 def init_cam_model(config: Union[str, Path, Config],
@@ -203,12 +160,6 @@ def predict_image(model: nn.Module,
         overrides['bg_thr'] = bg_thr
     with _test_cfg_overrides(model, **overrides), torch.no_grad():
         return model.test_step(pseudo_collate([data]))[0]
-
-
-def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3)."""
-    return mmcv.imfrombytes(
-        fileio.get(path, backend_args=backend_args), channel_order='rgb')
 
 
 def pseudo_label(cams: np.ndarray,

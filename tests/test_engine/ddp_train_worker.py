@@ -9,7 +9,7 @@ import sys
 import torch
 from mmengine.dist import all_gather_object, get_rank
 
-from mmseg_wsss.compat import shutdown_distributed
+from mmseg_wsss.utils import shutdown_distributed
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from test_training import METHOD, toy_cfg  # noqa: E402

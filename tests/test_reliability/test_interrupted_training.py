@@ -1,21 +1,16 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""Killed training resumes exactly; a crash while saving loses nothing."""
+"""Killed training resumes exactly."""
 import glob
 import os
 import os.path as osp
-import resource
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 
-import pytest
 import torch
-from mmengine.hooks import CheckpointHook
-from mmengine.runner import Runner, find_latest_checkpoint, save_checkpoint
+from mmengine.runner import find_latest_checkpoint
 
-from mmseg_wsss.compat import (TEMP_SUFFIX, load_checkpoint_safely,
-                               patch_mmengine_checkpoint_saving)
+from mmseg_wsss.utils import load_checkpoint_safely
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(osp.dirname(HERE))
@@ -93,61 +88,3 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_run(
     for key, state in full_opt.items():
         assert torch.equal(state['momentum_buffer'],
                            resumed_opt[key]['momentum_buffer'])
-
-
-@contextmanager
-def _file_size_limit(num_bytes):
-    """Make writes beyond ``num_bytes`` fail, as on a full disk (EFBIG)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    # without this the kernel kills the process instead of failing the write
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (num_bytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, handler)
-
-
-def _assert_only_checkpoint(work_dir, path, weights):
-    """``path`` is the one, intact checkpoint and ``last_checkpoint``."""
-    assert find_latest_checkpoint(str(work_dir)) == path
-    assert _checkpoint_names(work_dir) == [osp.basename(path)]
-    assert not glob.glob(osp.join(work_dir, '.*' + TEMP_SUFFIX))
-    loaded = load_checkpoint_safely(path)['state_dict']
-    assert loaded.keys() == weights.keys()
-    assert all(torch.equal(loaded[k], weights[k]) for k in weights)
-
-
-def test_failed_save_leaves_the_previous_checkpoint_loadable(
-        toy_voc, tmp_path, toy_cfg):
-    # what `import mmseg_wsss` is meant to do; a no-op once it does
-    patch_mmengine_checkpoint_saving()
-    # max_keep_ckpts=1 as in the toy schedules: stock mmengine deletes the
-    # kept checkpoint before it writes the next one
-    checkpoint = dict(interval=1, max_keep_ckpts=1)
-    runner = Runner.from_cfg(
-        toy_cfg(
-            BASELINE,
-            toy_voc,
-            tmp_path,
-            iters=2,
-            default_hooks=dict(checkpoint=checkpoint)))
-    runner.train()
-    latest = str(tmp_path / 'iter_2.pth')
-    assert _checkpoint_names(tmp_path) == ['iter_2.pth']
-    weights = load_checkpoint_safely(latest)['state_dict']
-
-    hook = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
-    with _file_size_limit(4096), pytest.raises(OSError, match='too large'):
-        hook._save_checkpoint_with_step(runner, 3, dict(iter=3))
-    _assert_only_checkpoint(tmp_path, latest, weights)
-    # a rewrite of the latest file itself (the best-checkpoint path does it)
-    with _file_size_limit(4096), pytest.raises(OSError, match='too large'):
-        save_checkpoint(dict(state_dict=runner.model.state_dict()), latest)
-    _assert_only_checkpoint(tmp_path, latest, weights)
-
-    resumed = Runner.from_cfg(
-        toy_cfg(BASELINE, toy_voc, tmp_path, iters=4, resume=True))
-    resumed.load_or_resume()
-    assert resumed.iter == 2

@@ -1,5 +1,8 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .prepare_for_inference_hook import PrepareForInferenceHook
 from .support_net_ema_hook import SupportNetEMAHook
 
-__all__ = ['PrepareForInferenceHook', 'SupportNetEMAHook']
+__all__ = [
+    'AtomicCheckpointHook', 'PrepareForInferenceHook', 'SupportNetEMAHook'
+]
