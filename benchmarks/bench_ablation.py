@@ -64,7 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--mam-target-norm',
         choices=['num_scales', 'weight_sum'],
-        help="override loss_mam.target_norm ('weight_sum': weighted mean)")
+        help="override mam_head.loss_mam.target_norm ('weight_sum': a "
+        'weighted mean)')
     parser.add_argument('--no-write', action='store_true')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -109,9 +110,9 @@ def run_config(variant: str,
         if args.ema_momentum is not None:
             cfg.model.support_cfg.momentum = args.ema_momentum
         if args.mask_absent:
-            cfg.model.loss_rcm.mask_absent_prototypes = True
+            cfg.model.rcm_head.loss_rcm.mask_absent_prototypes = True
         if args.mam_target_norm is not None:
-            cfg.model.loss_mam.target_norm = args.mam_target_norm
+            cfg.model.mam_head.loss_mam.target_norm = args.mam_target_norm
     return cfg
 
 

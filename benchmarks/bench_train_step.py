@@ -8,8 +8,8 @@ Breaks the method's step into parts (exclusive wall time of each), and
 compares it with its *floor*: the network passes alone (MainNet forward +
 backward at each main scale on its batch slice, SupportNet no-grad forward at
 each support scale), each timed on its own and summed. Also measures RCM at
-feature vs crop resolution (``train_cfg.rcm_resolution``) and prototypes from
-crop- vs feature-resolution features (``train_cfg.proto_resolution``): time,
+feature vs crop resolution (``rcm_head.rcm_resolution``) and prototypes from
+crop- vs feature-resolution features (``rcm_head.proto_resolution``): time,
 memory and the RCM loss value on the same weights.
 
 Usage::
@@ -39,9 +39,9 @@ VARIANTS = {
     'method':
     dict(name='rcm_mam'),
     'method, RCM at crop res.':
-    dict(name='rcm_mam', train_cfg=dict(rcm_resolution='crop')),
+    dict(name='rcm_mam', rcm_head=dict(rcm_resolution='crop')),
     'method, protos at feature res.':
-    dict(name='rcm_mam', train_cfg=dict(proto_resolution='feature')),
+    dict(name='rcm_mam', rcm_head=dict(proto_resolution='feature')),
 }
 
 
@@ -72,7 +72,7 @@ def variant_config(variant: dict, args: argparse.Namespace):
                                 args.batch)
     if variant['name'] != 'cam':
         cfg.model.train_cfg.self_sup_start_iter = 0
-        cfg.model.train_cfg.update(variant.get('train_cfg', {}))
+        cfg.model.rcm_head.update(variant.get('rcm_head', {}))
     return cfg
 
 
@@ -139,7 +139,7 @@ def instrumented_step(model, optim_wrapper, inputs,
     Wraps the segmentor's methods and the functions it calls (on this model
     object and module only, restored afterwards) in a :class:`SectionTimer`.
     """
-    from mmseg_wsss.models.segmentors import dual_cam_segmentor as dcs
+    from mmseg_wsss.models.heads import rcm_head as rcm_module
     crop = inputs.shape[-1]
 
     def scale_of(x):
@@ -155,24 +155,26 @@ def instrumented_step(model, optim_wrapper, inputs,
         (model, 'forward_cams'): lambda x: f'MainNet fwd {scale_of(x)}',
         (model, 'support_cams'): lambda x: f'SupportNet fwd {scale_of(x)}',
         (model, '_run_support'): 'SupportNet: resize, ReLU, mask',
-        (model, '_rcm_loss'): 'RCM: region masks, feature resize',
-        (model, '_mam_loss'): 'MAM: rescale inputs, resize CAMs',
-        (model.loss_rcm, 'forward'): 'RCM loss fwd',
-        (model.loss_mam, 'forward'): 'MAM loss fwd',
+        (model.rcm_head, 'targets'): 'RCM: region masks, feature resize',
+        (model.rcm_head, 'loss'): 'RCM: region masks, feature resize',
+        (model.mam_head, 'targets'): 'MAM: rescale inputs, resize CAMs',
+        (model.rcm_head.loss_rcm, 'forward'): 'RCM loss fwd',
+        (model.mam_head.loss_mam, 'forward'): 'MAM loss fwd',
     }
-    if model.memory is not None:
-        methods[(model.memory, 'update')] = 'prototypes: memory update'
+    memory = model.rcm_head.memory
+    if memory is not None:
+        methods[(memory, 'update')] = 'prototypes: memory update'
     functions = {
         'class_prototypes': 'prototypes: class_prototypes',
         'leave_one_out_prototypes': 'prototypes: leave-one-out',
         'region_mask': 'RCM: region masks, feature resize',
         'normalize_cams': 'RCM: region masks, feature resize',
     }
-    saved = {name: getattr(dcs, name) for name in functions}
+    saved = {name: getattr(rcm_module, name) for name in functions}
     for (obj, name), label in methods.items():
         setattr(obj, name, wrap(bound(obj, name), label))
     for name, label in functions.items():
-        setattr(dcs, name, wrap(saved[name], label))
+        setattr(rcm_module, name, wrap(saved[name], label))
     try:
         start = time.perf_counter()
         losses = model.loss(inputs, samples)
@@ -184,7 +186,7 @@ def instrumented_step(model, optim_wrapper, inputs,
         total = time.perf_counter() - start
     finally:
         for name, fn in saved.items():
-            setattr(dcs, name, fn)
+            setattr(rcm_module, name, fn)
         for obj, name in methods:
             vars(obj).pop(name)
     parts = dict(timer.totals)
@@ -197,13 +199,13 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
     """The network passes of one method step, each as its own function.
 
     MainNet forward + backward at each main scale (scale 1.0 on the batch,
-    the others on the first ``ceil(mam_batch_fraction * N)`` images, as
-    ``_mam_loss`` does) and SupportNet's no-grad forward at each support
+    the others on the first ``ceil(batch_fraction * N)`` images, as
+    ``MAMHead.targets`` does) and SupportNet's no-grad forward at each support
     scale on the batch.
     """
-    cfg = model.train_cfg
+    mam = model.mam_head
     n, _, h, w = inputs.shape
-    m = max(1, math.ceil(cfg.mam_batch_fraction * n))
+    m = max(1, math.ceil(mam.batch_fraction * n))
 
     def rescale(x, scale):
         if scale == 1.0:
@@ -224,11 +226,11 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
         model.support_cams(x)
 
     passes = {}
-    for scale in cfg.main_scales:
+    for scale in mam.main_scales:
         x = rescale(inputs if scale == 1.0 else inputs[:m], scale)
         passes[f'MainNet fwd+bwd x{scale:g}, N={x.shape[0]}'] = \
             functools.partial(main_pass, x)
-    for scale in cfg.support_scales:
+    for scale in model.train_cfg.support_scales:
         x = rescale(inputs, scale)
         passes[f'SupportNet fwd x{scale:g}, N={n}'] = \
             functools.partial(support_pass, x)
@@ -246,11 +248,12 @@ def rcm_loss_values(model, inputs, samples) -> Dict[str, float]:
         if variant['name'] == 'cam':
             continue
         clone = copy.deepcopy(model)
-        clone.train_cfg.update(
-            dict(rcm_resolution='feature', proto_resolution='crop'))
-        clone.train_cfg.update(variant.get('train_cfg', {}))
+        settings = dict(rcm_resolution='feature', proto_resolution='crop')
+        settings.update(variant.get('rcm_head', {}))
+        for key, value in settings.items():
+            setattr(clone.rcm_head, key, value)
         with torch.no_grad():
-            values[name] = float(clone.loss(inputs, samples)['main.loss_rcm'])
+            values[name] = float(clone.loss(inputs, samples)['cam.loss_rcm'])
     return values
 
 

@@ -222,7 +222,7 @@ def r50_config(name: str, data_root: str, crop: int, batch_size: int):
         osp.join(REPO_ROOT, 'configs', '_base_', 'models', base)).model
     cfg = toy_config(name, data_root, crop, batch_size)
     model_cfg.backbone.init_cfg = None
-    for key in ('loss_rcm', 'loss_mam', 'train_cfg'):
+    for key in ('rcm_head', 'mam_head', 'train_cfg'):
         if key in cfg.model:
             model_cfg[key] = cfg.model[key]
     model_cfg.data_preprocessor.size = (crop, crop)

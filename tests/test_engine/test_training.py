@@ -66,7 +66,7 @@ def test_method_trains_logs_all_losses_and_resumes_support_net(
     runner = Runner.from_cfg(cfg)
     runner.train()
     logged = runner.message_hub.log_scalars
-    for key in ('main.loss_cls', 'main.loss_rcm', 'main.loss_mam'):
+    for key in ('cam.loss_cls', 'cam.loss_rcm', 'cam.loss_mam'):
         values = logged[f'train/{key}'].data[0]
         assert len(values) == 4 and all(
             map(torch.isfinite, torch.as_tensor(values))), key

@@ -53,7 +53,7 @@ def _tiny_model(type='DualCAMSegmentor', **kwargs):
         data_preprocessor=dict(type='SegDataPreProcessor', size=(32, 32)),
         test_cfg=dict(scales=(1.0, ), flip=False))
     if type == 'DualCAMSegmentor':
-        cfg['train_cfg'] = dict(memory_size=2)
+        cfg['rcm_head'] = dict(type='RCMHead', memory_size=2)
     cfg.update(kwargs)
     model = MODELS.build(cfg)
     model.init_weights()

@@ -30,18 +30,22 @@ def test_bad_test_cfg_fails_at_build(tiny_model, type, test_cfg, match):
         tiny_model(type, test_cfg=test_cfg)
 
 
-@pytest.mark.parametrize('train_cfg, match', [
-    (dict(region_thr=(0.2, 0.4)), r"train_cfg has unknown keys "
-     r"\['region_thr'\]; known keys: \[.*'region_thrs'"),
-    (dict(main_scales=1.0), r'train_cfg.main_scales must be a non-empty'),
-    (dict(support_scales=(1.0, float('inf'))),
+@pytest.mark.parametrize('cfg, match', [
+    (dict(train_cfg=dict(support_scale=(1.0, ))),
+     r"train_cfg has unknown keys \['support_scale'\]; known keys: "
+     r"\[.*'support_scales'"),
+    (dict(mam_head=dict(type='MAMHead', main_scales=1.0)),
+     r'mam_head.main_scales must be a non-empty'),
+    (dict(train_cfg=dict(support_scales=(1.0, float('inf')))),
      r'train_cfg.support_scales .* positive scales'),
-    (dict(region_thrs=(0.3, )), r'train_cfg.region_thrs must be'),
-    (dict(region_thrs=(float('nan'), 0.5)), r'train_cfg.region_thrs must be'),
+    (dict(rcm_head=dict(type='RCMHead', region_thrs=(0.3, ))),
+     r'rcm_head.region_thrs must be'),
+    (dict(rcm_head=dict(type='RCMHead', region_thrs=(float('nan'), 0.5))),
+     r'rcm_head.region_thrs must be'),
 ])
-def test_bad_train_cfg_fails_at_build(tiny_model, train_cfg, match):
+def test_bad_train_cfg_fails_at_build(tiny_model, cfg, match):
     with pytest.raises(ValueError, match=match):
-        tiny_model(train_cfg=train_cfg)
+        tiny_model(**cfg)
 
 
 def test_predict_on_typo_fails_at_build(tiny_model):

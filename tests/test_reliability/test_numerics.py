@@ -16,7 +16,7 @@ from mmseg_wsss.models.losses import regional_contrastive_loss
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_METHOD = osp.join(REPO_ROOT, 'configs', 'toy',
                       'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
-LOSSES = {'main.loss_cls', 'main.loss_rcm', 'main.loss_mam'}
+LOSSES = {'cam.loss_cls', 'cam.loss_rcm', 'cam.loss_mam'}
 
 
 def _check_finite_with_gradients(model, losses):
@@ -30,6 +30,16 @@ def _check_finite_with_gradients(model, losses):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+def _rcm_head(mask_absent, memory_size=2, tau=0.5):
+    return dict(
+        type='RCMHead',
+        memory_size=memory_size,
+        loss_rcm=dict(
+            type='RegionalContrastiveLoss',
+            tau=tau,
+            mask_absent_prototypes=mask_absent))
+
+
 def _set_classifier(model, weight):
     """The same classifier (C, D) in MainNet and SupportNet."""
     with torch.no_grad():
@@ -40,10 +50,7 @@ def _set_classifier(model, weight):
 @pytest.mark.parametrize('mask_absent', [False, True])
 def test_all_zero_cams_and_labels_absent_from_the_crop(tiny_model, tiny_batch,
                                                        mask_absent):
-    model = tiny_model(
-        loss_rcm=dict(
-            type='RegionalContrastiveLoss',
-            mask_absent_prototypes=mask_absent)).train()
+    model = tiny_model(rcm_head=_rcm_head(mask_absent)).train()
     # pixel features are >= 0 (ReLU): a negative classifier row gives a
     # CAM that is 0 everywhere after the ReLU, as for a class the crop
     # does not show although the image is labelled with it
@@ -65,11 +72,7 @@ def test_class_without_prototype_in_the_batch(tiny_model, tiny_batch,
                                               mask_absent):
     # class 2 is in image 0 only: leave-one-out gives image 0 no
     # prototype for it, and there is no memory to fall back on
-    model = tiny_model(
-        train_cfg=dict(memory_size=0),
-        loss_rcm=dict(
-            type='RegionalContrastiveLoss',
-            mask_absent_prototypes=mask_absent)).train()
+    model = tiny_model(rcm_head=_rcm_head(mask_absent, memory_size=0)).train()
     inputs, samples = tiny_batch([[0, 1, 1], [1, 1, 0], [1, 0, 0]])
     _check_finite_with_gradients(model, model.loss(inputs, samples))
 
@@ -78,8 +81,8 @@ def test_bf16_autocast_on_cpu(tiny_model, tiny_batch):
     model = tiny_model().train()
     inputs, samples = tiny_batch([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
     reference = {k: v.item() for k, v in model.loss(inputs, samples).items()}
-    model.memory.ptr.zero_()
-    model.memory.filled.zero_()
+    model.rcm_head.memory.ptr.zero_()
+    model.rcm_head.memory.filled.zero_()
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model.loss(inputs, samples)
     # the loss math runs in float32 whatever the network's precision
@@ -92,11 +95,7 @@ def test_bf16_autocast_on_cpu(tiny_model, tiny_batch):
 @pytest.mark.parametrize('tau', [1e-3, 1e3])
 @pytest.mark.parametrize('mask_absent', [False, True])
 def test_extreme_temperatures(tiny_model, tiny_batch, tau, mask_absent):
-    model = tiny_model(
-        loss_rcm=dict(
-            type='RegionalContrastiveLoss',
-            tau=tau,
-            mask_absent_prototypes=mask_absent)).train()
+    model = tiny_model(rcm_head=_rcm_head(mask_absent, tau=tau)).train()
     inputs, samples = tiny_batch([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
     _check_finite_with_gradients(model, model.loss(inputs, samples))
 
@@ -120,7 +119,7 @@ def test_extreme_temperatures_by_hand():
 @pytest.mark.parametrize('type, names', [
     ('CAMSegmentor', 'cam.loss_cls=nan'),
     ('DualCAMSegmentor',
-     'main.loss_cls=nan, main.loss_rcm=nan, main.loss_mam=nan'),
+     'cam.loss_cls=nan, cam.loss_rcm=nan, cam.loss_mam=nan'),
 ])
 def test_non_finite_loss_stops_before_the_optimizer_step(
         tiny_model, tiny_batch, type, names):
@@ -183,7 +182,7 @@ def test_diverging_training_stops_at_the_first_non_finite_loss(
             optim_wrapper=dict(optimizer=dict(lr=1e8))))
     with pytest.raises(
             FloatingPointError,
-            match=r'non-finite loss main\.loss_\w+=(nan|inf)') as error:
+            match=r'non-finite loss cam\.loss_\w+=(nan|inf)') as error:
         runner.train()
     failed = int(re.search(r'iteration (\d+)', str(error.value)).group(1))
     assert failed >= 2 and runner.iter == failed - 1

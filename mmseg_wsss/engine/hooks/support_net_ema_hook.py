@@ -45,7 +45,7 @@ class SupportNetEMAHook(Hook):
         """Synchronise SupportNet on a fresh start; check the batch size."""
         model = self._model(runner)
         batch_size = runner.train_dataloader.batch_size
-        if model.uses_leave_one_out and batch_size is not None \
+        if model.with_rcm and batch_size is not None \
                 and batch_size < 2:
             raise ValueError(
                 'DualCAMSegmentor with RCM uses leave-one-out prototypes, '

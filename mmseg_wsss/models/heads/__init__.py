@@ -1,5 +1,11 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .boundary_head import BoundaryHead
 from .cam_head import CAMHead, stack_img_labels
+from .mam_head import MAMHead, MAMTargets
+from .rcm_head import (PROTO_BATCH, PROTO_MEMORY, PROTO_NONE, RCMHead,
+                       RCMTargets)
 
-__all__ = ['CAMHead', 'stack_img_labels', 'BoundaryHead']
+__all__ = [
+    'CAMHead', 'stack_img_labels', 'MAMHead', 'MAMTargets', 'RCMHead',
+    'RCMTargets', 'PROTO_NONE', 'PROTO_BATCH', 'PROTO_MEMORY', 'BoundaryHead'
+]

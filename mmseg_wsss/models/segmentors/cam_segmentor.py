@@ -1,6 +1,4 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-import math
-from numbers import Real
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -14,7 +12,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..heads.cam_head import stack_img_labels
-from ..utils import cams_to_seg_logits, multiscale_cams, normalize_cams
+from ..utils import (cams_to_seg_logits, check_scales, multiscale_cams,
+                     normalize_cams)
 
 DEFAULT_TEST_CFG = dict(
     scales=(1.0, 0.5, 1.5, 2.0),
@@ -24,24 +23,6 @@ DEFAULT_TEST_CFG = dict(
     cls_thr=0.5,
     crf=None,
     max_side=None)
-
-
-def check_scales(key: str, scales) -> None:
-    """Check a list of resize factors from a config.
-
-    Args:
-        key (str): Config key of the list, for the message.
-        scales: The value found there.
-
-    Raises:
-        ValueError: ``scales`` is not a non-empty list or tuple of positive,
-            finite numbers; the message names ``key``.
-    """
-    if not (isinstance(scales, (list, tuple)) and scales and all(
-            isinstance(s, Real) and not isinstance(s, bool)
-            and math.isfinite(s) and s > 0 for s in scales)):
-        raise ValueError(f'{key} must be a non-empty list of positive '
-                         f'scales, got {scales!r}')
 
 
 def check_known_keys(key: str, cfg: dict, known: Sequence[str]) -> None:

@@ -1,14 +1,17 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .affinity import (affinity_from_boundary, pair_offsets,
                        relation_pair_labels, segment_pixels)
+from .batch import batch_classes, valid_pixels
 from .cam import (cams_to_seg_logits, multiscale_cams, normalize_cams,
                   region_mask)
 from .normalize import l2_normalize
 from .random_walk import random_walk, transition_matrix
+from .scales import check_scales, rescale_images
 
 __all__ = [
     'pair_offsets', 'segment_pixels', 'affinity_from_boundary',
     'relation_pair_labels', 'transition_matrix', 'random_walk',
     'normalize_cams', 'region_mask', 'multiscale_cams', 'cams_to_seg_logits',
-    'l2_normalize'
+    'l2_normalize', 'check_scales', 'rescale_images', 'batch_classes',
+    'valid_pixels'
 ]

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .scales import rescale_images
+
 
 def normalize_cams(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
     """ReLU, mask by the image labels, divide each map by its spatial max.
@@ -87,11 +89,7 @@ def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
     out_size = tuple(out_size or (h, w))
     total = None
     for scale in scales:
-        x = inputs if scale == 1.0 else F.interpolate(
-            inputs,
-            size=(max(1, round(h * scale)), max(1, round(w * scale))),
-            mode='bilinear',
-            align_corners=False)
+        x = rescale_images(inputs, scale)
         if flip:
             x = torch.cat([x, x.flip(-1)])
         cams = F.interpolate(

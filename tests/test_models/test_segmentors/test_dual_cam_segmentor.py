@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -27,7 +28,7 @@ def _dual(**kwargs):
         backbone=BACKBONE,
         cam_head=HEAD,
         data_preprocessor=PREPROCESSOR,
-        train_cfg=dict(memory_size=2),
+        rcm_head=dict(type='RCMHead', memory_size=2),
         test_cfg=dict(scales=(1.0, ), flip=False))
     cfg.update(kwargs)
     model = MODELS.build(cfg)
@@ -58,15 +59,15 @@ def _batch(n=3, size=32, seed=0):
 def test_dual_losses_are_finite_and_prefixed():
     model = _dual().train()
     losses = model.loss(*_batch())
-    assert set(losses) == {'main.loss_cls', 'main.loss_rcm', 'main.loss_mam'}
+    assert set(losses) == {'cam.loss_cls', 'cam.loss_rcm', 'cam.loss_mam'}
     assert all(torch.isfinite(v) for v in losses.values())
-    assert losses['main.loss_rcm'] > 0 and losses['main.loss_mam'] > 0
+    assert losses['cam.loss_rcm'] > 0 and losses['cam.loss_mam'] > 0
 
 
 def test_self_supervision_reaches_main_net_and_never_support_net():
     model = _dual().train()
     losses = model.loss(*_batch())
-    (losses['main.loss_rcm'] + losses['main.loss_mam']).backward()
+    (losses['cam.loss_rcm'] + losses['cam.loss_mam']).backward()
     main_grads = [p.grad for p in model.backbone.parameters()]
     assert any(g is not None and g.abs().sum() > 0 for g in main_grads)
     assert all(p.grad is None for p in model.support.parameters())
@@ -78,7 +79,7 @@ def test_each_self_supervised_loss_alone_has_gradients(loss):
     model = _dual().train()
     model.cam_head.zero_grad()
     losses = model.loss(*_batch())
-    losses[f'main.{loss}'].backward()
+    losses[f'cam.{loss}'].backward()
     grad = model.cam_head.feat_conv.conv.weight.grad
     assert grad is not None and grad.abs().sum() > 0
 
@@ -116,21 +117,25 @@ def test_without_self_supervision_dual_matches_baseline():
             data_preprocessor=PREPROCESSOR))
     baseline.init_weights()
     dual = _dual(
-        loss_rcm=dict(type='RegionalContrastiveLoss', loss_weight=0.0),
-        loss_mam=dict(type='MultiScaleAttentiveLoss', loss_weight=0.0))
+        rcm_head=dict(
+            type='RCMHead',
+            loss_rcm=dict(type='RegionalContrastiveLoss', loss_weight=0.0)),
+        mam_head=dict(
+            type='MAMHead',
+            loss_mam=dict(type='MultiScaleAttentiveLoss', loss_weight=0.0)))
     dual.load_state_dict(baseline.state_dict(), strict=False)
     baseline.train()
     dual.train()
     batch = _batch()
     base_losses = baseline.loss(*batch)
     dual_losses = dual.loss(*copy.deepcopy(batch))
-    assert set(dual_losses) == {'main.loss_cls'}
-    assert torch.equal(dual_losses['main.loss_cls'],
+    assert set(dual_losses) == {'cam.loss_cls'}
+    assert torch.equal(dual_losses['cam.loss_cls'],
                        base_losses['cam.loss_cls'])
 
 
 def test_leave_one_out_with_one_image_is_a_clear_error():
-    model = _dual(train_cfg=dict(memory_size=0)).train()
+    model = _dual(rcm_head=dict(type='RCMHead', memory_size=0)).train()
     with pytest.raises(ValueError, match='batch >= 2'):
         model.loss(*_batch(n=1))
 
@@ -144,11 +149,9 @@ def test_unsynchronised_support_net_is_a_clear_error():
 
 
 @pytest.mark.parametrize('train_cfg, match', [
-    (dict(main_scales=(0.5, 2.0)), 'including 1.0'),
+    (dict(support_scales=(0.5, 2.0)), 'including 1.0'),
     (dict(support_scales=(1.0, -1.0)), 'positive scales'),
-    (dict(region_thrs=(0.6, 0.5)), 't_bg <= t_fg'),
-    (dict(rcm_resolution='pixel'), 'rcm_resolution'),
-    (dict(mam_batch_fraction=0.0), 'mam_batch_fraction'),
+    (dict(region_thrs=(0.3, 0.5)), r"unknown keys \['region_thrs'\]"),
 ])
 def test_bad_train_cfg_fails_at_build_time(train_cfg, match):
     init_default_scope('mmseg')
@@ -159,15 +162,6 @@ def test_bad_train_cfg_fails_at_build_time(train_cfg, match):
                 backbone=BACKBONE,
                 cam_head=HEAD,
                 train_cfg=train_cfg))
-
-
-def test_padding_is_ignored_by_the_region_masks():
-    model = _dual().train()
-    inputs, samples = _batch()
-    samples[0].set_metainfo(dict(padding_size=(0, 5, 0, 3)))
-    valid = model._valid_pixels(inputs, samples)
-    assert valid[0, :, -5:].sum() == 0 and valid[0, -3:].sum() == 0
-    assert valid[0, :-3, :-5].all() and valid[1].all()
 
 
 def test_predict_on_support_uses_support_net():
@@ -185,12 +179,13 @@ def test_predict_on_support_uses_support_net():
     assert out[0].seg_logits.data.shape == (NUM_CLASSES + 1, 32, 32)
 
 
-def _reference_self_sup_losses(model, inputs, labels):
+def _reference_self_sup(model, inputs, labels):
     """RCM and MAM straight from the math API on all C channels, the whole
     batch at once (``F.normalize``, no class subset): what
     :class:`DualCAMSegmentor` computes on the channels of the batch's
     classes, crop-resolution prototypes one image at a time."""
-    cfg = model.train_cfg
+    rcm_head, mam_head = model.rcm_head, model.mam_head
+    support_scales = model.train_cfg.support_scales
     h, w = inputs.shape[-2:]
 
     def resize(x, size):
@@ -204,32 +199,41 @@ def _reference_self_sup_losses(model, inputs, labels):
     cams, feats = model.forward_cams(inputs)
     with torch.no_grad():
         support, support_feats = [], None
-        for scale in cfg.support_scales:
+        for scale in support_scales:
             u, f = model.support_cams(rescale(inputs, scale))
             support_feats = f if scale == 1.0 else support_feats
             support.append(F.relu(resize(u, (h, w))) * labels[..., None, None])
         target = region_mask(
-            normalize_cams(sum(support), labels), *cfg.region_thrs)
+            normalize_cams(sum(support), labels), *rcm_head.region_thrs)
         proto_mask = region_mask(
-            normalize_cams(support[cfg.support_scales.index(1.0)], labels),
-            *cfg.region_thrs)
-        if cfg.proto_resolution == 'crop':
+            normalize_cams(support[support_scales.index(1.0)], labels),
+            *rcm_head.region_thrs)
+        if rcm_head.proto_resolution == 'crop':
             support_feats = resize(support_feats, (h, w))
         protos, valid = class_prototypes(
             F.normalize(support_feats, dim=1), proto_mask, NUM_CLASSES)
-        loo = leave_one_out_prototypes(protos, valid, model.memory)
-    rcm = regional_contrastive_loss(feats, loo, target, tau=model.loss_rcm.tau)
-    m = math.ceil(cfg.mam_batch_fraction * len(inputs))
+        loo = leave_one_out_prototypes(protos, valid, rcm_head.memory)
+    rcm = regional_contrastive_loss(
+        feats, loo, target, tau=rcm_head.loss_rcm.tau)
+    m = math.ceil(mam_head.batch_fraction * len(inputs))
     main = [
         F.relu(
             resize(
                 cams[:m] if scale == 1.0 else model.forward_cams(
                     rescale(inputs[:m], scale))[0],
                 (h, w))) * labels[:m, :, None, None]
-        for scale in cfg.main_scales
+        for scale in mam_head.main_scales
     ]
     mam = multiscale_attentive_loss(main, [u[:m] for u in support])
-    return rcm, mam, (protos, valid)
+    return dict(
+        rcm=rcm, mam=mam, protos=protos, valid=valid, target=target, loo=loo)
+
+
+def _labelled_batch(img_labels):
+    inputs, samples = _batch(n=len(img_labels))
+    for sample, row in zip(samples, img_labels):
+        sample.img_labels = torch.tensor(row, dtype=torch.float32)
+    return inputs, samples, torch.tensor(img_labels, dtype=torch.float32)
 
 
 @pytest.mark.parametrize('proto_resolution', ['crop', 'feature'])
@@ -237,25 +241,92 @@ def test_losses_on_the_batch_classes_equal_the_math_on_all(proto_resolution):
     # three images, class 1 in none of them: the segmentor works on the
     # channels of classes 0 and 2 only
     model = _dual(
-        train_cfg=dict(memory_size=2,
-                       proto_resolution=proto_resolution)).train()
-    inputs, samples = _batch()
-    img_labels = [[1, 0, 0], [1, 0, 1], [0, 0, 1]]
-    for sample, row in zip(samples, img_labels):
-        sample.img_labels = torch.tensor(row, dtype=torch.float32)
-    labels = torch.tensor(img_labels, dtype=torch.float32)
-    torch.testing.assert_close(
-        model._batch_classes(labels), torch.tensor([0, 2]))
-    memory = copy.deepcopy(model.memory)
-    rcm, mam, (protos,
-               valid) = _reference_self_sup_losses(model, inputs, labels)
+        rcm_head=dict(
+            type='RCMHead', memory_size=2,
+            proto_resolution=proto_resolution)).train()
+    inputs, samples, labels = _labelled_batch([[1, 0, 0], [1, 0, 1], [0, 0,
+                                                                      1]])
+    memory = copy.deepcopy(model.rcm_head.memory)
+    ref = _reference_self_sup(model, inputs, labels)
     losses = model.loss(inputs, samples)
-    torch.testing.assert_close(losses['main.loss_rcm'], rcm)
+    torch.testing.assert_close(losses['cam.loss_rcm'], ref['rcm'])
     # the memory received the same prototypes
-    memory.update(protos, valid)
-    torch.testing.assert_close(model.memory.bank, memory.bank)
-    assert torch.equal(model.memory.filled, memory.filled)
+    memory.update(ref['protos'], ref['valid'])
+    torch.testing.assert_close(model.rcm_head.memory.bank, memory.bank)
+    assert torch.equal(model.rcm_head.memory.filled, memory.filled)
     # index 2 is class 1: in no image, no prototype
-    assert not valid[:, 2].any() and valid[:, [1, 3]].any()
-    torch.testing.assert_close(losses['main.loss_mam'], mam)
-    assert rcm > 0 and mam > 0
+    assert not ref['valid'][:, 2].any() and ref['valid'][:, [1, 3]].any()
+    torch.testing.assert_close(losses['cam.loss_mam'], ref['mam'])
+    assert ref['rcm'] > 0 and ref['mam'] > 0
+
+
+def test_self_sup_state_shows_what_the_heads_see_and_changes_nothing():
+    model = _dual().train()
+    inputs, samples, labels = _labelled_batch([[1, 0, 0], [1, 0, 1], [0, 0,
+                                                                      1]])
+    model.loss(inputs, samples)  # a memory to read
+    memory = copy.deepcopy(model.rcm_head.memory.state_dict())
+    bn_mean = model.backbone.stem[1].running_mean.clone()
+    state = model.self_sup_state(inputs, samples)
+    # no training state moved, and the mode is back
+    assert model.training and not model.support.training
+    assert torch.equal(model.backbone.stem[1].running_mean, bn_mean)
+    for key, value in model.rcm_head.memory.state_dict().items():
+        assert torch.equal(value, memory[key]), key
+
+    assert state['cams'].shape == (3, NUM_CLASSES, 4, 4)
+    norms = state['feats'].norm(dim=1)
+    assert torch.allclose(norms[norms > 0], torch.ones(()))
+    view = state['support']
+    assert torch.equal(view.present, torch.tensor([0, 2]))
+    assert torch.equal(view.labels, labels)
+    assert len(view.cams) == len(model.train_cfg.support_scales)
+    assert all(u.shape == (3, 2, 32, 32) for u in view.cams)
+    # RCM: the region mask and prototypes of the math API on all channels
+    model.eval()
+    ref = _reference_self_sup(model, inputs, labels)
+    rcm = state['rcm']
+    assert torch.equal(rcm.target, ref['target'])
+    torch.testing.assert_close(rcm.image_protos, ref['protos'])
+    torch.testing.assert_close(rcm.protos, ref['loo'])
+    assert torch.equal(rcm.image_valid, ref['valid'])
+    # MAM: MainNet (eval mode) at 3 scales on the first ceil(3 / 2) images
+    mam = state['mam']
+    assert len(mam.main_cams) == len(mam.targets) == 3
+    assert all(t.shape == (2, 2, 32, 32) for t in mam.targets)
+    assert not any(t.requires_grad for t in mam.targets + mam.main_cams)
+
+
+@pytest.mark.parametrize('heads, keys', [
+    (dict(rcm_head=None), {'cam.loss_cls', 'cam.loss_mam'}),
+    (dict(mam_head=None), {'cam.loss_cls', 'cam.loss_rcm'}),
+    (dict(rcm_head=None, mam_head=None), {'cam.loss_cls'}),
+])
+def test_a_head_set_to_none_is_not_built_nor_run(heads, keys):
+    model = _dual(**heads).train()
+    runs = []
+    model.support.module['backbone'].register_forward_pre_hook(
+        lambda *args: runs.append(1))
+    losses = model.loss(*_batch())
+    assert set(losses) == keys
+    for name in ('rcm_head', 'mam_head'):
+        assert (getattr(model, name) is None) == (name in heads)
+    # SupportNet runs only for a head
+    assert bool(runs) == (len(keys) > 1)
+    if model.rcm_head is None:
+        assert not any('memory' in key for key in model.state_dict())
+
+
+def test_warm_up_logs_zero_self_supervised_losses():
+    model = _dual(train_cfg=dict(self_sup_start_iter=3)).train()
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 2)
+    try:
+        losses = model.loss(*_batch())
+        assert losses['cam.loss_rcm'] == 0 and losses['cam.loss_mam'] == 0
+        assert not model.rcm_head.memory.filled.any()
+        hub.update_info('iter', 3)
+        losses = model.loss(*_batch())
+        assert losses['cam.loss_rcm'] > 0 and losses['cam.loss_mam'] > 0
+    finally:
+        hub.update_info('iter', 0)

@@ -10,7 +10,7 @@ from mmseg.structures import SegDataSample
 from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
 from torch import nn
 
-from mmseg_wsss.apis import prepare_for_inference
+from mmseg_wsss.models.utils.prepare_for_inference import prepare_for_inference
 
 
 def _randomize_bn_statistics(model, seed=0):
