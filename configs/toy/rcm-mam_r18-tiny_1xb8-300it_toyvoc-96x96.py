@@ -6,3 +6,5 @@ _base_ = [
     '../_base_/toy_runtime.py', '../_base_/schedules/schedule_toy.py'
 ]
 model = dict(train_cfg=dict(self_sup_start_iter=38))
+# SupportNet (an EMA, no gradients) stays out of the parameter groups
+optim_wrapper = dict(constructor='MainNetOptimWrapperConstructor')

@@ -9,3 +9,5 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_40e_voc.py'
 ]
 model = dict(train_cfg=dict(self_sup_start_iter=6615))
+# SupportNet (an EMA, no gradients) stays out of the parameter groups
+optim_wrapper = dict(constructor='MainNetOptimWrapperConstructor')

@@ -2,9 +2,10 @@
 from typing import Dict, List, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
@@ -23,6 +24,61 @@ DEFAULT_TEST_CFG = dict(
     cls_thr=0.5,
     crf=None,
     max_side=None)
+
+#: State-dict prefixes of :class:`DualCAMSegmentor`'s parts beyond MainNet.
+METHOD_ONLY_KEYS = ('support.', 'rcm_head.', 'mam_head.')
+
+
+def skip_other_network_keys(
+        module: nn.Module, incompatible_keys: Tuple[List[str],
+                                                    List[str]]) -> None:
+    """``load_state_dict`` post-hook: load between the two segmentors.
+
+    A :class:`DualCAMSegmentor` checkpoint holds MainNet under the keys of
+    a :class:`CAMSegmentor`, plus SupportNet and the RCM memory
+    (``METHOD_ONLY_KEYS``). Loading it into a CAMSegmentor ignores those;
+    loading a CAMSegmentor checkpoint (none of those keys) into a
+    DualCAMSegmentor leaves them as built (SupportNetEMAHook then copies
+    MainNet into SupportNet). Either way one INFO line says so, instead of
+    a warning listing every key; any other mismatch is reported as usual.
+    Works with ``torch``'s and mmengine's ``load_state_dict``, which both
+    call post-hooks with lists that may be edited in place.
+
+    Args:
+        module (nn.Module): The segmentor being loaded.
+        incompatible_keys (tuple[list[str], list[str]]): The named tuple
+            ``(missing_keys, unexpected_keys)`` of the whole load.
+    """
+    name = type(module).__name__
+    unexpected = [
+        key for key in incompatible_keys.unexpected_keys
+        if key.startswith(METHOD_ONLY_KEYS)
+    ]
+    own = {
+        key
+        for key in module.state_dict() if key.startswith(METHOD_ONLY_KEYS)
+    }
+    if unexpected and not own:
+        incompatible_keys.unexpected_keys[:] = [
+            key for key in incompatible_keys.unexpected_keys
+            if not key.startswith(METHOD_ONLY_KEYS)
+        ]
+        print_log(
+            f'{name}: ignored the {len(unexpected)} SupportNet / RCM keys '
+            f'({", ".join(p + "*" for p in METHOD_ONLY_KEYS)}) of a '
+            'DualCAMSegmentor checkpoint; MainNet was loaded',
+            logger='current')
+    # BatchNorm fills a missing num_batches_tracked without reporting it
+    loadable = {key for key in own if not key.endswith('num_batches_tracked')}
+    if loadable and loadable.issubset(incompatible_keys.missing_keys):
+        incompatible_keys.missing_keys[:] = [
+            key for key in incompatible_keys.missing_keys if key not in own
+        ]
+        print_log(
+            f'{name}: the checkpoint has no SupportNet / RCM keys (a '
+            'CAMSegmentor checkpoint): MainNet was loaded, SupportNet and '
+            'the prototype memory are left as built',
+            logger='current')
 
 
 def check_known_keys(key: str, cfg: dict, known: Sequence[str]) -> None:
@@ -129,6 +185,7 @@ class CAMSegmentor(BaseSegmentor):
         self.test_cfg = ConfigDict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self._check_test_cfg(self.test_cfg)
         self._crf = None
+        self.register_load_state_dict_post_hook(skip_other_network_keys)
 
     @staticmethod
     def _check_test_cfg(cfg: ConfigDict) -> None:

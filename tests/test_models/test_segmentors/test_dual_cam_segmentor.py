@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
@@ -330,3 +331,48 @@ def test_warm_up_logs_zero_self_supervised_losses():
         assert losses['cam.loss_rcm'] > 0 and losses['cam.loss_mam'] > 0
     finally:
         hub.update_info('iter', 0)
+
+
+def _save(tmp_path, model, drop=()):
+    state = model.state_dict()
+    for key in drop:
+        state.pop(key)
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=state), path)
+    return path
+
+
+def test_a_baseline_checkpoint_loads_quietly_into_main_net(
+        tmp_path, capsys, mm_log):
+    init_default_scope('mmseg')
+    cam = MODELS.build(
+        dict(type='CAMSegmentor', backbone=BACKBONE, cam_head=HEAD))
+    cam.init_weights()
+    dual = MODELS.build(
+        dict(type='DualCAMSegmentor', backbone=BACKBONE, cam_head=HEAD))
+    path = _save(tmp_path, cam)
+    capsys.readouterr()
+    mm_log.clear()
+    load_checkpoint(dual, path, map_location='cpu')
+    assert 'do not match' not in capsys.readouterr().out
+    lines = [r.getMessage() for r in mm_log if 'SupportNet' in r.getMessage()]
+    assert len(lines) == 1 and 'a CAMSegmentor checkpoint' in lines[0]
+    for key, value in cam.state_dict().items():
+        assert torch.equal(dual.state_dict()[key], value), key
+    # SupportNetEMAHook copies MainNet on its first update
+    assert int(dual.support.steps) == 0
+
+
+def test_a_method_checkpoint_missing_some_support_keys_is_reported(
+        tmp_path, capsys, mm_log):
+    model = _dual()
+    path = _save(
+        tmp_path, model, drop=['support.module.cam_head.'
+                               'classifier.weight'])
+    capsys.readouterr()
+    mm_log.clear()
+    load_checkpoint(_dual(), path, map_location='cpu')
+    assert ('missing keys in source state_dict: '
+            'support.module.cam_head.classifier.weight'
+            in capsys.readouterr().out)
+    assert not [r for r in mm_log if 'SupportNet' in r.getMessage()]

@@ -1,0 +1,46 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from typing import List, Optional, Union
+
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseAveragedModel
+from mmengine.optim import DefaultOptimWrapperConstructor
+from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """mmengine's default constructor, without the averaged models.
+
+    An mmengine ``BaseAveragedModel`` (:class:`DualCAMSegmentor`'s
+    SupportNet, an EMA of MainNet) follows its source model, not gradients,
+    and its parameters do not require them. With a ``paramwise_cfg`` the
+    default constructor visits them one by one and logs a warning for each
+    (hundreds for a ResNet-50); this one leaves such a submodule out of the
+    parameter groups and says so in one line. Without ``paramwise_cfg``
+    both hand ``model.parameters()`` to the optimizer, which never updates a
+    parameter without a gradient. Select it with
+    ``optim_wrapper=dict(constructor='MainNetOptimWrapperConstructor')``.
+    """
+
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   is_dcn_module: Optional[Union[int, float]] = None) -> None:
+        """Add the parameters of ``module`` unless it is an averaged model.
+
+        Args:
+            params (list[dict]): Parameter groups, extended in place.
+            module (nn.Module): The module to add.
+            prefix (str): Its name in the model. Defaults to ''.
+            is_dcn_module (int | float, optional): See
+                ``DefaultOptimWrapperConstructor.add_params``.
+        """
+        if isinstance(module, BaseAveragedModel):
+            print_log(
+                f'{prefix} ({type(module).__name__}) is left out of the '
+                'optimizer: it follows its source model, not gradients',
+                logger='current')
+            return
+        super().add_params(params, module, prefix, is_dcn_module)

@@ -1,0 +1,122 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+import logging
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
+
+import mmseg_wsss  # noqa: F401
+
+PREPROCESSOR = dict(type='SegDataPreProcessor', size=(32, 32))
+
+
+def _build(type='CAMSegmentor', **kwargs):
+    init_default_scope('mmseg')
+    cfg = dict(
+        type=type,
+        backbone=BACKBONE,
+        cam_head=HEAD,
+        data_preprocessor=PREPROCESSOR,
+        test_cfg=dict(scales=(1.0, ), flip=False))
+    cfg.update(kwargs)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _batch(img_labels, size=32):
+    gen = torch.Generator().manual_seed(0)
+    inputs = torch.randn(len(img_labels), 3, size, size, generator=gen)
+    samples = []
+    for i, row in enumerate(img_labels):
+        sample = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg',
+                ori_shape=(size, size),
+                img_shape=(size, size),
+                padding_size=(0, 0, 0, 0)))
+        sample.set_data(dict(img_labels=torch.tensor(row).float()))
+        samples.append(sample)
+    return inputs, samples
+
+
+def test_loss_is_the_classification_loss_prefixed_cam():
+    model = _build().train()
+    inputs, samples = _batch([[1, 0, 0], [0, 1, 1]])
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'cam.loss_cls'}
+    cams, _ = model.forward_cams(inputs)
+    expected = model.cam_head.loss_by_feat(cams, samples)['loss_cls']
+    torch.testing.assert_close(losses['cam.loss_cls'], expected)
+
+
+def test_predict_puts_the_threshold_in_channel_0_and_masks_by_labels():
+    model = _build(
+        test_cfg=dict(scales=(
+            1.0, ), flip=False, bg_thr=0.3, labels='gt')).eval()
+    inputs, samples = _batch([[1, 0, 0], [0, 1, 1]])
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    for sample, result in zip(samples, out):
+        logits = result.seg_logits.data
+        assert logits.shape == (NUM_CLASSES + 1, 32, 32)
+        assert (logits[0] == 0.3).all()
+        absent = (sample.img_labels == 0).nonzero().squeeze(1) + 1
+        assert (logits[absent] == 0).all()
+        assert logits[1:].max() <= 1
+        assert torch.equal(result.pred_sem_seg.data[0], logits.argmax(0))
+
+
+def _lines(records, text):
+    return [r for r in records if text in r.getMessage()]
+
+
+def test_a_method_checkpoint_loads_quietly_into_the_baseline(
+        tmp_path, capsys, mm_log):
+    dual = _build('DualCAMSegmentor')
+    path = str(tmp_path / 'method.pth')
+    torch.save(dict(state_dict=dual.state_dict()), path)
+    cam = _build()
+    capsys.readouterr()
+    mm_log.clear()
+    load_checkpoint(cam, path, map_location='cpu')
+    # mmengine prints key mismatches; one INFO line says what was skipped
+    assert 'do not match' not in capsys.readouterr().out
+    assert not [r for r in mm_log if r.levelno >= logging.WARNING]
+    lines = _lines(mm_log, 'SupportNet / RCM')
+    assert len(lines) == 1
+    assert lines[0].getMessage().startswith('CAMSegmentor: ignored the')
+    for key, value in cam.state_dict().items():
+        assert torch.equal(value, dual.state_dict()[key]), key
+
+
+def test_other_unexpected_keys_are_still_reported(tmp_path, capsys, mm_log):
+    state = _build().state_dict()
+    state['extra.weight'] = torch.zeros(1)
+    path = str(tmp_path / 'odd.pth')
+    torch.save(dict(state_dict=state), path)
+    capsys.readouterr()
+    mm_log.clear()
+    load_checkpoint(_build(), path, map_location='cpu')
+    out = capsys.readouterr().out
+    assert 'unexpected key in source state_dict: extra.weight' in out
+    assert not _lines(mm_log, 'SupportNet / RCM')
+
+
+@pytest.mark.parametrize('labels', ['gt', 'pred'])
+def test_predict_labels_from_samples_or_the_classifier(labels):
+    model = _build(
+        test_cfg=dict(scales=(1.0, ), flip=False, labels=labels)).eval()
+    inputs, samples = _batch([[1, 0, 0], [0, 1, 1]])
+    with torch.no_grad():
+        predicted = model._predict_labels(inputs, samples)
+        scores = model.cam_head.cam_logits(model.forward_cams(inputs)[0])
+    if labels == 'gt':
+        assert torch.equal(predicted,
+                           torch.stack([s.img_labels for s in samples]))
+    else:
+        assert torch.equal(predicted, (scores.sigmoid() > 0.5).float())
