@@ -3,15 +3,17 @@
 
 ``predict()`` runs multi-scale (1.0, 0.5, 1.5, 2.0) + flip CAM inference,
 batching each image with its mirror (one network call per scale), on the
-model as ``init_cam_model()`` gives it to the export and evaluation tools:
+model as ``init_model(..., prepare=True)`` gives it to the tools:
 BatchNorm folded into the convolutions and channels-last weights
 (``prepare_for_inference()``). The plain loop makes one call per scale and
 flip at batch 1 on the model as built and normalises each class map in
 Python. A third row runs ``predict()`` on the unprepared model, to separate
 the two gains. All run on the toy ``train`` images one at a time (as the
 test dataloader delivers them), without and with dense CRF
-(``test_cfg.crf=dict()``); their outputs must agree (asserted) and the table
-gives images/second and the speed-up over the plain loop.
+(``test_cfg.crf=dict()``). The table gives images/second, the speed-up over
+the plain loop and how far each output is from the plain loop's, in units of
+float32's own error there (the plain float32 loop against the same loop in
+float64): rounding differences stay within a few units, a bug does not.
 
 oneDNN (torch's CPU convolutions) builds a kernel the first time it meets a
 shape and keeps it in a cache of 1024 by default; these images have many
@@ -123,21 +125,18 @@ def main() -> None:
     common.raise_onednn_cache()
     common.setup()
     common.ensure_toy_data(args.data_root)
-    from mmengine.runner import load_checkpoint
-    from mmseg.registry import MODELS
-
-    from mmseg_wsss.apis import prepare_for_inference
+    from mmseg_wsss.apis import init_model
+    from mmseg_wsss.models.utils.prepare_for_inference import \
+        prepare_for_inference
     from mmseg_wsss.postprocessing import DenseCRF
     cfg = common.toy_config('cam', args.data_root)
     cfg.model.test_cfg.update(
         dict(scales=(1.0, 0.5, 1.5, 2.0), flip=True, labels='gt'))
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
-    # what init_cam_model() gives the export and evaluation tools
+    model = init_model(cfg, args.checkpoint)
+    if not args.checkpoint:
+        model.init_weights()
+    # what init_model(..., prepare=True) gives the tools
     fast_model = prepare_for_inference(copy.deepcopy(model))
     batches = test_batches(cfg, args.images, model.data_preprocessor)
     crf = DenseCRF()
@@ -175,13 +174,8 @@ def main() -> None:
                                'plain loop'), ('plain loop', 'plain loop'),
                               ('predict() + CRF', 'plain loop + CRF'))
         }
-        # same kernels as the plain loop (batch 2 instead of 1): 1e-5
-        assert errs['predict(), unprepared model'][0] <= 1e-5, errs
-        # folded BN and NHWC kernels round differently; they must be as
-        # close to float64 as the plain float32 loop is
-        assert errs['predict()'][1] <= 2 * errs['plain loop'][1], errs
-        # CRF iterations in float32 amplify the differences of the CAMs
-        assert errs['predict() + CRF'][0] <= 1e-3, errs
+        # float32's own error: the plain loop against itself in float64
+        own_error = max(errs['plain loop'][1], float(torch.finfo().eps))
         # per image: every variant in turn, so load spikes hit all alike
         times = {name: [] for name in fns}
         for _ in range(args.repeats):
@@ -208,7 +202,7 @@ def main() -> None:
         rows.append([
             name, f'{1 / per_image:.1f}', f'{1000 * per_image:.1f}',
             f'{common.median(ratios):.2f}' if slow else '',
-            f'{vs_plain:.1e}' if slow else '',
+            f'{vs_plain:.1e} ({vs_plain / own_error:.1f})' if slow else '',
             f'{vs_truth:.1e}' if vs_truth is not None else '',
             f'{1000 * first_pass[name]:.1f}' if 'CRF' not in name else ''
         ])
@@ -219,17 +213,16 @@ def main() -> None:
         f'{num} toy `train` images (sizes {min(sizes)}..{max(sizes)}), '
         f'batch 1, toy CAM network (r18-tiny, {weights}), scales (1.0, 0.5, '
         '1.5, 2.0) x flip, labels from the ground truth; predict() on the '
-        'model prepared as init_cam_model() does (BN folded, channels-last) '
-        'unless marked unprepared; '
+        'model prepared as init_model(..., prepare=True) does (BN folded, '
+        'channels-last) unless marked unprepared; '
         f'{args.repeats} rounds over the images, every variant run in turn '
         'on each image (the correctness pass ran first, untimed); medians '
-        'over all (round, image) timings. Outputs agree (asserted): the '
-        'unprepared predict() within 1e-5 of the plain loop (the same '
-        'kernels at batch 2 instead of 1); the prepared one (other kernels, '
-        'other rounding) within twice the plain float32 loop\'s own error '
-        'against the plain loop run in float64; with CRF within 1e-3 (its '
-        'float32 iterations amplify the differences of the CAMs). The '
-        'timed rounds '
+        'over all (round, image) timings. In brackets: the difference in '
+        'units of float32\'s own error here, the plain float32 loop against '
+        f'the plain loop run in float64 ({own_error:.1e}); the unprepared '
+        'predict() runs the same kernels at batch 2 instead of 1, the '
+        'prepared one other kernels (other rounding), and CRF iterations in '
+        'float32 amplify the differences of the CAMs. The timed rounds '
         'run with ONEDNN_PRIMITIVE_CACHE_CAPACITY='
         f'{os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"]} (all kernels '
         'cached); the last column times the first (correctness) pass, '
@@ -238,7 +231,8 @@ def main() -> None:
         'Speed-up = median over (round, image) of plain time / predict '
         'time.\n\n' + common.markdown_table([
             'inference', 'images/s', 'ms/image (median)',
-            'speed-up vs plain loop', 'max abs diff vs plain loop',
+            'speed-up vs plain loop',
+            'max abs diff vs plain loop (x float32 error)',
             'max abs diff vs float64 plain loop',
             'first pass ms/image (new shapes)'
         ], rows) + '\n')

@@ -18,8 +18,7 @@ from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 from mmengine.dist import all_gather_object, get_dist_info, init_dist
 
-from mmseg_wsss.apis import (build_infer_dataset, init_cam_model,
-                             make_pseudo_labels)
+from mmseg_wsss.apis import build_infer_dataset, init_model, make_pseudo_labels
 from mmseg_wsss.utils import shutdown_distributed
 
 
@@ -94,7 +93,8 @@ def main(argv=None):
         init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
     rank, world_size = get_dist_info()
 
-    model = init_cam_model(cfg, args.checkpoint, args.device or get_device())
+    model = init_model(
+        cfg, args.checkpoint, args.device or get_device(), prepare=True)
     dataset = build_infer_dataset(cfg, args.split)
     crf = None
     if args.crf:

@@ -14,8 +14,8 @@ import argparse
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 
-from mmseg_wsss.apis import init_cam_model
-from mmseg_wsss.visualization import CAPTION_HEIGHT, draw_cam_grid
+from mmseg_wsss.apis import cam_grid, init_model
+from mmseg_wsss.visualization import CAPTION_HEIGHT
 
 
 def parse_args(argv=None):
@@ -65,8 +65,9 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    model = init_cam_model(cfg, args.checkpoint, args.device or get_device())
-    grid = draw_cam_grid(
+    model = init_model(
+        cfg, args.checkpoint, args.device or get_device(), prepare=True)
+    grid = cam_grid(
         model,
         cfg,
         args.out,

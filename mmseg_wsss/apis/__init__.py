@@ -1,13 +1,12 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from .evaluate_masks import evaluate_pseudo_labels, read_split_names
-from .inference import prepare_for_inference
-from .pseudo_labels import (build_infer_dataset, encode_palette_png,
-                            init_cam_model, make_pseudo_labels, predict_image,
-                            pseudo_label, read_rgb, voc_palette)
+from .evaluate_masks import evaluate_pseudo_labels
+from .inference import (build_infer_dataset, infer_dataset_cfg, init_model,
+                        predict_image)
+from .pictures import cam_grid, prediction_grid
+from .pseudo_labels import make_pseudo_labels, pseudo_label
 
 __all__ = [
-    'build_infer_dataset', 'encode_palette_png', 'evaluate_pseudo_labels',
-    'init_cam_model', 'make_pseudo_labels', 'predict_image',
-    'prepare_for_inference', 'pseudo_label', 'read_rgb', 'read_split_names',
-    'voc_palette'
+    'build_infer_dataset', 'cam_grid', 'evaluate_pseudo_labels',
+    'infer_dataset_cfg', 'init_model', 'make_pseudo_labels', 'predict_image',
+    'prediction_grid', 'pseudo_label'
 ]

@@ -20,8 +20,9 @@ from mmengine.runner import Runner
 
 from mmseg_wsss.utils import write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
-from .pseudo_labels import (build_infer_dataset, init_cam_model,
-                            make_pseudo_labels)
+from .inference import build_infer_dataset, init_model
+from .pictures import cam_grid, prediction_grid
+from .pseudo_labels import make_pseudo_labels
 
 STEPS = ('train_cams', 'eval_cams', 'pseudo_labels', 'eval_pseudo_labels',
          'train_seg', 'eval_seg', 'pictures')
@@ -172,8 +173,10 @@ class WSSSPipeline:
     def pseudo_labels(self) -> dict:
         """Step 3: pseudo masks at the best threshold of step 2."""
         bg_thr = self.result('eval_cams').get('best_bg_thr')
-        model = init_cam_model(self.stage1_cfg,
-                               self.result('train_cams')['checkpoint'])
+        model = init_model(
+            self.stage1_cfg,
+            self.result('train_cams')['checkpoint'],
+            prepare=True)
         dataset = build_infer_dataset(self.stage1_cfg, self.pseudo_split)
         summary = make_pseudo_labels(
             model, dataset, self.pseudo_dir, crf=self.crf, bg_thr=bg_thr)
@@ -202,24 +205,24 @@ class WSSSPipeline:
 
     def pictures(self) -> dict:
         """Step 7: CAM grid of ``eval_split`` and predictions on val."""
-        from mmseg_wsss.visualization import (draw_cam_grid,
-                                              draw_prediction_grid)
-        cam_grid = osp.join(self.work_dir, 'cam_grid.png')
-        draw_cam_grid(
-            init_cam_model(self.stage1_cfg,
-                           self.result('train_cams')['checkpoint']),
+        cams = osp.join(self.work_dir, 'cam_grid.png')
+        cam_grid(
+            init_model(
+                self.stage1_cfg,
+                self.result('train_cams')['checkpoint'],
+                prepare=True),
             self.stage1_cfg,
-            cam_grid,
+            cams,
             split=self.eval_split,
             num=self.num_pictures,
             pseudo_dir=self.pseudo_dir)
         predictions = osp.join(self.work_dir, 'val_predictions.png')
-        draw_prediction_grid(
+        prediction_grid(
             self.stage2_cfg,
             self.result('train_seg')['checkpoint'],
             predictions,
             num=self.num_pictures)
-        return dict(cam_grid=cam_grid, val_predictions=predictions)
+        return dict(cam_grid=cams, val_predictions=predictions)
 
     # -------------------------------------------------------------- report
     def write_report(self, results: Dict[str, dict]) -> str:

@@ -1,23 +1,19 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Picture grids: CAMs of a CAM network, predictions of a segmentor.
 
-Rows are images; cells are captioned and fitted to squares, so images of any
-size line up. Drawn with mmcv/cv2 in BGR and written with ``mmcv.imwrite``.
+Rows are images, drawn from the predictions (``SegDataSample``) of one
+image each; cells are captioned and fitted to squares, so images of any size
+line up. Drawn with mmcv/cv2 in BGR and written with ``mmcv.imwrite``.
 """
 import os.path as osp
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import cv2
 import mmcv
 import numpy as np
-import torch
-from mmengine.config import Config
-from mmengine.dataset import Compose
-from torch import nn
+from mmseg.structures import SegDataSample
 
-from mmseg_wsss.apis import (build_infer_dataset, predict_image, read_rgb,
-                             voc_palette)
-from mmseg_wsss.apis.evaluate_masks import read_index_png
+from mmseg_wsss.utils import read_index_png, read_rgb, voc_palette
 
 CAPTION_HEIGHT = 18
 # white border around each picture, so that neighbours do not touch
@@ -61,150 +57,138 @@ def cam_overlay(img_bgr: np.ndarray, cam: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(heat, HEAT_ALPHA, img_bgr, 1 - HEAT_ALPHA, 0)
 
 
-def draw_row(cells: list, max_classes: int, cell: int) -> np.ndarray:
-    """One grid row from (image, caption, interpolation) cells.
-
-    ``cells`` is the image, up to ``max_classes`` CAMs, the GT and the last
-    column; missing CAM columns stay blank so that the columns line up.
-    """
-    image, cams, gt, last = cells[0], cells[1:-2], cells[-2], cells[-1]
-    blank = (np.full((1, 1, 3), WHITE, dtype=np.uint8), '', 'nearest')
-    row = [image, *cams[:max_classes]]
-    row += [blank] * (max_classes + 1 - len(row)) + [gt, last]
-    drawn = [
-        captioned(fit_cell(img, cell, interp), text)
-        for img, text, interp in row
-    ]
-    return np.concatenate(drawn, axis=1)
+def _palette_bgr(palette: Optional[Sequence[Sequence[int]]]) -> np.ndarray:
+    """The (256, 3) BGR table of :func:`voc_palette`."""
+    return np.asarray(
+        voc_palette(palette), dtype=np.uint8).reshape(256, 3)[:, ::-1]
 
 
-def draw_cam_grid(model: nn.Module,
-                  cfg: Config,
+def _image_cells(sample: SegDataSample, palette_bgr: np.ndarray,
+                 backend_args: Optional[dict]) -> tuple:
+    """The image (BGR) and its name and GT cells of one prediction."""
+    name = osp.splitext(osp.basename(sample.img_path))[0]
+    img = np.ascontiguousarray(
+        read_rgb(sample.img_path, backend_args)[..., ::-1])
+    if 'gt_sem_seg' in sample:
+        gt = sample.gt_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+    elif sample.get('seg_map_path'):
+        gt = read_index_png(sample.seg_map_path, backend_args)
+    else:
+        return img, (img, name, 'bilinear'), (np.full_like(img, 255), 'no GT',
+                                              'nearest')
+    return img, (img, name, 'bilinear'), (colour_mask(gt, palette_bgr), 'GT',
+                                          'nearest')
+
+
+def _draw(rows: List[list], cell: int, out_file: str) -> np.ndarray:
+    """Captioned, fitted (image, caption, interpolation) cells -> grid."""
+    grid = np.concatenate([
+        np.concatenate([
+            captioned(fit_cell(img, cell, interp), text)
+            for img, text, interp in row
+        ],
+                       axis=1) for row in rows
+    ])
+    mmcv.imwrite(grid, out_file)
+    return grid
+
+
+def draw_cam_grid(samples: Sequence[SegDataSample],
                   out_file: str,
-                  split: str = 'train',
-                  num: int = 6,
+                  classes: Sequence[str],
+                  palette: Optional[Sequence[Sequence[int]]] = None,
                   pseudo_dir: Optional[str] = None,
-                  gt_dir: str = 'SegmentationClass',
                   max_classes: int = 3,
-                  cell: int = 160) -> np.ndarray:
-    """Draw the CAM grid of the first ``num`` images of a split.
+                  cell: int = 160,
+                  backend_args: Optional[dict] = None) -> np.ndarray:
+    """Draw a CAM grid: one row per prediction of a CAM network.
+
+    Columns: the image; the CAM heat map of each class in ``img_labels``
+    (up to ``max_classes``; missing ones blank, so columns line up); the
+    ground truth (``gt_sem_seg`` or the mask at ``seg_map_path``); the
+    pseudo label ``pseudo_dir/{image name}.png``, else ``pred_sem_seg``
+    (captioned with the threshold, ``seg_logits[0]``).
 
     Args:
-        model (nn.Module): CAM segmentor in eval mode.
-        cfg (Config): Its config (dataset and ``infer_pipeline``).
+        samples (Sequence[SegDataSample]): Predictions with ``img_path``,
+            ``img_labels``, ``seg_logits`` ``[bg_thr, CAMs]`` (C+1, H, W)
+            and ``pred_sem_seg``.
         out_file (str): Output PNG.
-        split (str): Split to draw. Defaults to 'train'.
-        num (int): Rows. Defaults to 6.
+        classes (Sequence[str]): Class names of the mask indices.
+        palette (Sequence[Sequence[int]], optional): RGB colour of each
+            class. Defaults to None, meaning VOC's.
         pseudo_dir (str, optional): Pseudo labels for the last column.
             Defaults to None (the thresholded CAMs).
-        gt_dir (str): Ground-truth folder under the data root.
-            Defaults to 'SegmentationClass'.
         max_classes (int): CAM columns. Defaults to 3.
         cell (int): Cell size in pixels. Defaults to 160.
+        backend_args (dict, optional): mmengine file backend arguments.
+            Defaults to None.
 
     Returns:
         np.ndarray: The BGR grid, shape
         ``(rows * (cell + CAPTION_HEIGHT), (max_classes + 3) * cell, 3)``.
-    """
-    dataset = build_infer_dataset(cfg, split, seg_map_dir=gt_dir)
-    classes = model.dataset_meta['classes']
-    palette_bgr = np.asarray(
-        voc_palette(dataset.metainfo.get('palette')),
-        dtype=np.uint8).reshape(256, 3)[:, ::-1]
 
+    Raises:
+        FileNotFoundError: ``pseudo_dir`` lacks an image's pseudo label.
+    """
+    palette_bgr = _palette_bgr(palette)
+    blank = (np.full((1, 1, 3), WHITE, dtype=np.uint8), '', 'nearest')
     rows = []
-    for idx in range(min(num, len(dataset))):
-        sample = predict_image(model, dataset[idx])
-        name = osp.splitext(osp.basename(sample.img_path))[0]
-        img = np.ascontiguousarray(
-            read_rgb(sample.img_path, dataset.backend_args)[..., ::-1])
-        cams = sample.seg_logits.data[1:].float().cpu().numpy()
+    for sample in samples:
+        img, image_cell, gt_cell = _image_cells(sample, palette_bgr,
+                                                backend_args)
+        cams = sample.seg_logits.data.float().cpu().numpy()
         present = np.flatnonzero(sample.img_labels.cpu().numpy() > 0)
-        cells = [(img, name, 'bilinear')]
-        cells += [(cam_overlay(img, cams[c]), classes[c + 1], 'bilinear')
-                  for c in present]
-        seg_map_path = dataset.get_data_info(idx)['seg_map_path']
-        if seg_map_path is None:
-            cells.append((np.full_like(img, 255), 'no GT', 'nearest'))
-        else:
-            gt = read_index_png(seg_map_path)
-            cells.append((colour_mask(gt, palette_bgr), 'GT', 'nearest'))
+        cam_cells = [(cam_overlay(img,
+                                  cams[c + 1]), classes[c + 1], 'bilinear')
+                     for c in present[:max_classes]]
         if pseudo_dir is None:
             pred = sample.pred_sem_seg.data[0].cpu().numpy()
-            text = f'CAM > {model.test_cfg.bg_thr:g}'
+            text = f'CAM > {float(cams[0].flat[0]):g}'
         else:
+            name = osp.splitext(osp.basename(sample.img_path))[0]
             pseudo_path = osp.join(pseudo_dir, name + '.png')
             if not osp.isfile(pseudo_path):
                 raise FileNotFoundError(
                     f'no pseudo label {pseudo_path} for image {name}')
             pred, text = read_index_png(pseudo_path), 'pseudo label'
-        cells.append((colour_mask(pred, palette_bgr), text, 'nearest'))
-        rows.append(draw_row(cells, max_classes, cell))
-    grid = np.concatenate(rows)
-    mmcv.imwrite(grid, out_file)
-    return grid
+        rows.append(
+            [image_cell, *cam_cells] + [blank] *
+            (max_classes - len(cam_cells)) +
+            [gt_cell, (colour_mask(pred, palette_bgr), text, 'nearest')])
+    return _draw(rows, cell, out_file)
 
 
-def draw_prediction_grid(cfg: Config,
-                         checkpoint: str,
+def draw_prediction_grid(samples: Sequence[SegDataSample],
                          out_file: str,
-                         num: int = 4,
-                         cell: int = 160) -> np.ndarray:
-    """Image, ground truth and prediction of a segmentor on its test split.
+                         palette: Optional[Sequence[Sequence[int]]] = None,
+                         cell: int = 160,
+                         backend_args: Optional[dict] = None) -> np.ndarray:
+    """Image, ground truth and prediction, one row per segmentor output.
 
     Args:
-        cfg (Config): Segmentor config (any mmseg model); its
-            ``test_dataloader`` gives the images and masks.
-        checkpoint (str): Checkpoint file.
+        samples (Sequence[SegDataSample]): Predictions with ``img_path``
+            and ``pred_sem_seg``; the ground truth is ``gt_sem_seg`` or the
+            mask at ``seg_map_path`` ('no GT' if neither).
         out_file (str): Output PNG.
-        num (int): Rows (the first images of the split). Defaults to 4.
+        palette (Sequence[Sequence[int]], optional): RGB colour of each
+            class. Defaults to None, meaning VOC's.
         cell (int): Cell size in pixels. Defaults to 160.
+        backend_args (dict, optional): mmengine file backend arguments.
+            Defaults to None.
 
     Returns:
         np.ndarray: The BGR grid, shape ``(rows * (cell + CAPTION_HEIGHT),
         3 * cell, 3)``.
     """
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmseg.registry import DATASETS, MODELS
-
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model_cfg = cfg.model.copy()
-    model_cfg.pop('pretrained', None)
-    model = MODELS.build(model_cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.eval()
-    ds_cfg = cfg.test_dataloader.dataset.copy()
-    ds_cfg.pop('indices', None)
-    pipeline = Compose(ds_cfg.pop('pipeline'))
-    dataset = DATASETS.build(dict(ds_cfg, pipeline=[], lazy_init=False))
-    palette_bgr = np.asarray(
-        voc_palette(dataset.metainfo.get('palette')),
-        dtype=np.uint8).reshape(256, 3)[:, ::-1]
+    palette_bgr = _palette_bgr(palette)
     rows = []
-    for idx in range(min(num, len(dataset))):
-        info = dataset.get_data_info(idx)
-        data = pipeline(dict(info))
-        batch = dict(
-            inputs=[data['inputs']], data_samples=[data['data_samples']])
-        with torch.no_grad():
-            sample = model.test_step(batch)[0]
-        name = osp.splitext(osp.basename(info['img_path']))[0]
-        img = np.ascontiguousarray(read_rgb(info['img_path'])[..., ::-1])
+    for sample in samples:
+        _, image_cell, gt_cell = _image_cells(sample, palette_bgr,
+                                              backend_args)
         pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-        cells = [(img, name, 'bilinear')]
-        if info.get('seg_map_path'):
-            gt = read_index_png(info['seg_map_path'])
-            cells.append((colour_mask(gt, palette_bgr), 'GT', 'nearest'))
-        else:
-            cells.append((np.full_like(img, 255), 'no GT', 'nearest'))
-        cells.append((colour_mask(pred, palette_bgr), 'prediction', 'nearest'))
-        rows.append(
-            np.concatenate([
-                captioned(fit_cell(im, cell, interp), text)
-                for im, text, interp in cells
-            ],
-                           axis=1))
-    grid = np.concatenate(rows)
-    mmcv.imwrite(grid, out_file)
-    return grid
+        rows.append([
+            image_cell, gt_cell,
+            (colour_mask(pred, palette_bgr), 'prediction', 'nearest')
+        ])
+    return _draw(rows, cell, out_file)

@@ -18,8 +18,8 @@ from PIL import Image
 from subprocess_utils import run_logged, torchrun
 
 from mmseg_wsss.apis import (build_infer_dataset, evaluate_pseudo_labels,
-                             init_cam_model, make_pseudo_labels, predict_image,
-                             voc_palette)
+                             init_model, make_pseudo_labels, predict_image)
+from mmseg_wsss.utils import voc_palette
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO_ROOT, 'tools', 'make_pseudo_labels.py')
@@ -47,7 +47,7 @@ def small_root(toy_voc, tmp_path_factory):
 @pytest.fixture(scope='module')
 def toy_model(toy_cam_checkpoint):
     cfg_path, ckpt = toy_cam_checkpoint
-    return init_cam_model(cfg_path, ckpt)
+    return init_model(cfg_path, ckpt, prepare=True)
 
 
 @pytest.fixture(scope='module')

@@ -4,16 +4,17 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
-from mmseg_wsss.apis.inference import prepare_for_inference
+from mmseg_wsss.models.utils.prepare_for_inference import prepare_for_inference
 
 
 @HOOKS.register_module()
 class PrepareForInferenceHook(Hook):
     """Fold BatchNorm and use channels-last weights before ``runner.test()``.
 
-    Applies :func:`~mmseg_wsss.apis.prepare_for_inference` to the model
-    once its checkpoint is loaded (``before_test``), so that CAM evaluation
-    with ``tools/test.py --fuse-conv-bn`` runs the faster network. Only for
+    Applies :func:`prepare_for_inference` to the model once its checkpoint
+    is loaded (``before_test``), so that CAM evaluation with
+    ``tools/test.py --fuse-conv-bn`` and the pseudo-label export run the
+    faster network. Only for
     testing: the model cannot be trained afterwards, which is why there is no
     ``before_val`` counterpart (validation runs inside training).
 
