@@ -1,8 +1,9 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .integrity import check_image_bytes, check_mask_matches_image
+from .label_sources import (VOC_FG_CLASSES, labels_from_mask, labels_from_xml,
+                            load_cls_labels)
 from .transforms import PackWSSSInputs
-from .voc_wsss import (VOC_FG_CLASSES, WeakVOCDataset, check_image_bytes,
-                       check_mask_matches_image, labels_from_mask,
-                       labels_from_xml, load_cls_labels)
+from .voc_wsss import WeakVOCDataset
 
 __all__ = [
     'WeakVOCDataset', 'PackWSSSInputs', 'VOC_FG_CLASSES', 'load_cls_labels',

@@ -1,387 +1,20 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""PASCAL VOC 2012 with image-level labels for weakly supervised training.
-
-Image-level labels come from one of three sources:
-
-- ``cls_labels``: an IRN-style file mapping image names to multi-hot vectors,
-  see :func:`load_cls_labels`;
-- ``xml``: the ``<object>`` names in the VOC XML annotations;
-- ``mask``: the classes present in the ground-truth segmentation masks.
-"""
+"""PASCAL VOC 2012 with image-level labels for weakly supervised training."""
 import copy
-import io
 import os.path as osp
-import pickle
 import warnings
-import xml.etree.ElementTree as ET
-from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional
 
 import mmengine.fileio as fileio
 import numpy as np
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
-from PIL import Image
 
-VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
-# Foreground classes only; their index in the label vector is the mask index
-# minus one, because background is index 0 in the masks.
-VOC_FG_CLASSES = VOC_CLASSES[1:]
-NUM_FG_CLASSES = len(VOC_FG_CLASSES)
+from mmseg_wsss.utils import VOC_CLASSES, read_split_names, show_names
+from .integrity import check_image_bytes, check_mask_matches_image
+from .label_sources import labels_from_mask, labels_from_xml, load_cls_labels
 
 LABEL_SOURCES = ('auto', 'cls_labels', 'xml', 'mask')
-
-# Names are listed only up to this many in messages about many images.
-_MAX_NAMES_SHOWN = 10
-
-
-def _show_names(names: Sequence[str]) -> str:
-    """Format a possibly long list of names for an error or a warning."""
-    shown = ', '.join(names[:_MAX_NAMES_SHOWN])
-    if len(names) > _MAX_NAMES_SHOWN:
-        shown += f', ... ({len(names)} in total)'
-    return shown
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays, dtypes and scalars only.
-
-    ``np.save`` of a dict writes a pickle, and a pickle can call any
-    importable function; refusing every global except numpy's array
-    reconstructors keeps a crafted file from running code.
-    """
-
-    # numpy 2 pickles these under ``numpy._core``, numpy 1 under
-    # ``numpy.core``; they are taken from ``__reduce__`` so that no private
-    # module has to be imported.
-    _reconstruct = np.zeros(1).__reduce__()[0]
-    _scalar = np.float32(0).__reduce__()[0]
-    _ALLOWED = {
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
-        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
-        ('numpy._core.multiarray', 'scalar'): _scalar,
-        ('numpy.core.multiarray', 'scalar'): _scalar,
-    }
-
-    def find_class(self, module: str, name: str):
-        """Resolve a global only if it is in the numpy allow-list."""
-        try:
-            return self._ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f'refusing to load {module}.{name}: only numpy arrays and '
-                'scalars may be stored in a class label file') from None
-
-
-def _load_npy_dict(data: bytes, path: str) -> dict:
-    """Read a dict saved by ``np.save`` without unrestricted unpickling."""
-    fp = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            _, _, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            _, _, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise ValueError(f'unsupported .npy format version {version}')
-    except ValueError as err:
-        raise ValueError(f'{path} is not a readable .npy file: {err}') from err
-    if dtype != np.dtype(object):
-        raise ValueError(
-            f'{path} holds a {dtype} array, not a dict of image name -> '
-            f'{NUM_FG_CLASSES} class labels')
-    try:
-        obj = _NumpyOnlyUnpickler(fp).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise ValueError(f'{path} cannot be unpickled safely: {err}') from err
-    if isinstance(obj, np.ndarray) and obj.ndim == 0:
-        obj = obj.item()
-    if not isinstance(obj, dict):
-        raise ValueError(
-            f'{path} holds an object of type {type(obj).__name__}, not a '
-            f'dict of image name -> {NUM_FG_CLASSES} class labels')
-    return obj
-
-
-def _load_npz_dict(data: bytes, path: str) -> dict:
-    """Read an ``.npz`` archive of one label vector per image name."""
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            out = {}
-            for key in npz.files:
-                try:
-                    out[key] = npz[key]
-                except ValueError as err:
-                    raise ValueError(
-                        f'{path}: key {key!r} cannot be read without '
-                        f'pickle: {err}') from err
-            return out
-    except (OSError, EOFError) as err:
-        raise ValueError(f'{path} is not a readable .npz file: {err}') from err
-
-
-def _key_to_name(key, path: str) -> str:
-    """Image name of a class label file key (a string or an IRN int)."""
-    if isinstance(key, str):
-        return key
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        # IRN stores '2007_000032' as the integer 2007000032.
-        digits = str(int(key))
-        return f'{digits[:4]}_{digits[4:]}'
-    raise ValueError(
-        f'{path}: key {key!r} is a {type(key).__name__}; keys must be image '
-        'names (str) or IRN integer names')
-
-
-def load_cls_labels(
-        path: str,
-        backend_args: Optional[dict] = None) -> Dict[str, np.ndarray]:
-    """Load a class label file: image name -> multi-hot label vector.
-
-    Two formats are read:
-
-    - ``.npy`` (IRN's ``cls_labels.npy``): ``np.save`` of a dict. numpy can
-      only load it with ``allow_pickle=True``, which lets a crafted file run
-      code, so the pickle is read by an unpickler that rebuilds nothing but
-      numpy arrays, dtypes and scalars. It relies on the names numpy pickles
-      arrays under (``numpy[._]core.multiarray._reconstruct``); a future
-      numpy that renames them would be refused, not trusted.
-    - ``.npz`` (``np.savez(path, **labels)``): read with
-      ``allow_pickle=False``, safe by construction; prefer it for new files.
-
-    Keys are image names, or IRN's integers (``2007000032`` for
-    ``'2007_000032'``).
-
-    Args:
-        path (str): Path of the ``.npy`` or ``.npz`` file.
-        backend_args (dict, optional): mmengine file backend arguments.
-            Defaults to None.
-
-    Returns:
-        dict[str, np.ndarray]: Image name -> float32 array of shape (20,)
-        with values in [0, 1].
-
-    Raises:
-        ValueError: The file is not a dict, a key is not a name, or a vector
-            has the wrong shape or values; the message names file and key.
-    """
-    data = fileio.get(path, backend_args=backend_args)
-    if path.endswith('.npz'):
-        raw = _load_npz_dict(data, path)
-    else:
-        raw = _load_npy_dict(data, path)
-    labels = {}
-    for key, value in raw.items():
-        name = _key_to_name(key, path)
-        try:
-            # checked in float64: a cast first would turn -1e-100 into -0.0
-            # and 1e300 into inf
-            vec = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ValueError(
-                f'{path}: key {key!r} is not a numeric vector: {err}') from err
-        if vec.shape != (NUM_FG_CLASSES, ):
-            raise ValueError(
-                f'{path}: key {key!r} has shape {vec.shape}, expected '
-                f'({NUM_FG_CLASSES},) (foreground VOC classes, no '
-                'background)')
-        if not (np.isfinite(vec).all() and vec.min() >= 0 and vec.max() <= 1):
-            raise ValueError(
-                f'{path}: key {key!r} has values outside [0, 1]: {vec}')
-        if name in labels:
-            raise ValueError(f'{path}: image {name!r} appears twice')
-        labels[name] = vec.astype(np.float32)
-    return labels
-
-
-def labels_from_xml(path: str,
-                    backend_args: Optional[dict] = None) -> np.ndarray:
-    """Image labels from the ``<object>`` names of a VOC XML annotation.
-
-    Objects marked ``difficult`` or ``truncated`` count like any other: the
-    class is in the image, which is all an image-level label says.
-
-    Args:
-        path (str): Path of the XML file.
-        backend_args (dict, optional): mmengine file backend arguments.
-            Defaults to None.
-
-    Returns:
-        np.ndarray: float32 multi-hot vector of shape (20,); all zero if the
-        file has no ``<object>``.
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: The file is not XML, or an object has no name or a name
-            that is not a VOC class; the message names file and name.
-    """
-    if not fileio.exists(path, backend_args=backend_args):
-        raise FileNotFoundError(f'XML annotation {path} not found')
-    try:
-        root = ET.fromstring(fileio.get(path, backend_args=backend_args))
-    except ET.ParseError as err:
-        raise ValueError(f'{path} is not valid XML: {err}') from err
-    labels = np.zeros(NUM_FG_CLASSES, dtype=np.float32)
-    for obj in root.iter('object'):
-        name = obj.findtext('name')
-        if name is None or not name.strip():
-            raise ValueError(f'{path}: an <object> has no <name>')
-        name = name.strip()
-        if name not in VOC_FG_CLASSES:
-            raise ValueError(
-                f'{path}: unknown class name {name!r} (VOC classes: '
-                f'{", ".join(VOC_FG_CLASSES)})')
-        labels[VOC_FG_CLASSES.index(name)] = 1
-    return labels
-
-
-def labels_from_mask(path: str,
-                     backend_args: Optional[dict] = None,
-                     ignore_index: int = 255) -> np.ndarray:
-    """Image labels from the classes present in a VOC segmentation mask.
-
-    Args:
-        path (str): Path of an index PNG ('P' or 'L' mode; values 0 for
-            background, 1..20 for classes, ``ignore_index`` for boundaries).
-        backend_args (dict, optional): mmengine file backend arguments.
-            Defaults to None.
-        ignore_index (int): Label of ignored pixels. Defaults to 255.
-
-    Returns:
-        np.ndarray: float32 multi-hot vector of shape (20,).
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: The file is not an index image or has values that are
-            neither classes nor ``ignore_index``.
-    """
-    if not fileio.exists(path, backend_args=backend_args):
-        raise FileNotFoundError(f'segmentation mask {path} not found')
-    try:
-        with Image.open(io.BytesIO(fileio.get(path, backend_args))) as img:
-            if img.mode not in ('P', 'L'):
-                raise ValueError(
-                    f'{path} is a {img.mode!r} image; masks must be '
-                    'index images (P or L mode)')
-            mask = np.asarray(img)
-    except OSError as err:
-        raise ValueError(f'{path} is not a readable mask: {err}') from err
-    values = np.unique(mask)
-    values = values[values != ignore_index]
-    bad = values[values > NUM_FG_CLASSES]
-    if bad.size:
-        raise ValueError(
-            f'{path} has values {bad.tolist()} that are neither VOC classes '
-            f'(0..{NUM_FG_CLASSES}) nor ignore_index {ignore_index}')
-    labels = np.zeros(NUM_FG_CLASSES, dtype=np.float32)
-    labels[values[values > 0] - 1] = 1
-    return labels
-
-
-def check_image_bytes(data: bytes, path: str) -> None:
-    """Fail clearly on an empty or truncated JPEG or PNG file.
-
-    Decoders report these cases obscurely (OpenCV asserts on an empty
-    buffer, mmcv then says only that loading failed), or may even return a
-    partly grey image. The check reads markers only, it does not decode:
-    a JPEG must start with SOI and have its EOI marker after the start of
-    its last scan; a PNG must end with its IEND chunk. Other formats are
-    left to the decoder.
-
-    Args:
-        data (bytes): The file content.
-        path (str): The file path, for messages.
-
-    Raises:
-        ValueError: The file is empty or truncated; the message names it.
-    """
-    if not data:
-        raise ValueError(f'image {path} is empty (0 bytes)')
-    if data[:2] == b'\xff\xd8':
-        # Inside entropy-coded data 0xFF is always followed by 0x00 or a
-        # restart marker, so the last SOS (FFDA) and EOI (FFD9) found are
-        # real markers of the main image.
-        last_scan = data.rfind(b'\xff\xda')
-        if last_scan < 0 or data.rfind(b'\xff\xd9') < last_scan:
-            raise ValueError(
-                f'image {path} is a truncated JPEG (no end-of-image marker '
-                'after its last scan)')
-    elif data[:8] == b'\x89PNG\r\n\x1a\n':
-        if b'IEND' not in data[-12:]:
-            raise ValueError(f'image {path} is a truncated PNG (no IEND)')
-    elif path.lower().endswith(('.jpg', '.jpeg', '.png')):
-        raise ValueError(
-            f'image {path} is neither a JPEG nor a PNG file (it starts with '
-            f'{data[:8]!r})')
-
-
-# EXIF orientations that rotate by 90 degrees: decoders that honour EXIF
-# (OpenCV's IMREAD_COLOR, which mmcv's LoadImageFromFile uses) swap the sides.
-_EXIF_ORIENTATION = 0x0112
-_EXIF_TRANSPOSED = (5, 6, 7, 8)
-
-
-def _image_header(path: str,
-                  backend_args: Optional[dict] = None,
-                  apply_exif: bool = True) -> Tuple[str, Tuple[int, int]]:
-    """Mode and size of an image file, read from its header only.
-
-    Args:
-        path (str): Path of the image.
-        backend_args (dict, optional): mmengine file backend arguments.
-            Defaults to None.
-        apply_exif (bool): Swap height and width when the EXIF orientation
-            rotates the image, as colour decoders do (masks are read
-            unchanged, so not for them). Defaults to True.
-
-    Returns:
-        tuple[str, tuple[int, int]]: PIL mode and ``(height, width)``.
-
-    Raises:
-        ValueError: The file is not a readable image; the message names it.
-    """
-    try:
-        with fileio.get_local_path(path, backend_args) as local, \
-                Image.open(local) as img:
-            height, width = img.height, img.width
-            if apply_exif and img.getexif().get(_EXIF_ORIENTATION,
-                                                1) in _EXIF_TRANSPOSED:
-                height, width = width, height
-            return img.mode, (height, width)
-    except OSError as err:
-        raise ValueError(f'{path} is not a readable image: {err}') from err
-
-
-def check_mask_matches_image(seg_map_path: str,
-                             img_path: str,
-                             backend_args: Optional[dict] = None) -> None:
-    """Fail clearly when a mask is no index image or differs in size.
-
-    A mask of another size than its image is usually the mask of another
-    image; training or evaluating on it gives silently wrong labels (and
-    obscure shape errors later). Only headers are read.
-
-    Args:
-        seg_map_path (str): Path of the mask.
-        img_path (str): Path of its image.
-        backend_args (dict, optional): mmengine file backend arguments.
-            Defaults to None.
-
-    Raises:
-        ValueError: The mask is not a 'P' or 'L' image or its size is not
-            the image's; the message names both files.
-    """
-    mode, mask_size = _image_header(seg_map_path, backend_args, False)
-    if mode not in ('P', 'L'):
-        raise ValueError(f'{seg_map_path} is a {mode!r} image; masks must be '
-                         'index images (P or L mode)')
-    _, img_size = _image_header(img_path, backend_args)
-    if mask_size != img_size:
-        raise ValueError(
-            f'mask {seg_map_path} is {mask_size[0]}x{mask_size[1]} (HxW) but '
-            f'its image {img_path} is {img_size[0]}x{img_size[1]}')
 
 
 @DATASETS.register_module()
@@ -485,27 +118,9 @@ class WeakVOCDataset(BaseSegDataset):
         return path
 
     def _read_split(self) -> List[str]:
-        """Image names of the split file, checked for duplicates."""
-        if not fileio.exists(self.ann_file, backend_args=self.backend_args):
-            raise FileNotFoundError(f'split file {self.ann_file} not found')
-        text = fileio.get_text(self.ann_file, backend_args=self.backend_args)
-        names = []
-        for line in text.splitlines():
-            fields = line.split()
-            if not fields:
-                continue
-            name = osp.basename(fields[0])
-            if name.endswith(self.img_suffix):
-                name = name[:-len(self.img_suffix)]
-            names.append(name)
-        dups = sorted(n for n, count in Counter(names).items() if count > 1)
-        if dups:
-            raise ValueError(
-                f'split file {self.ann_file} lists these images more than '
-                f'once: {_show_names(dups)}')
-        if not names:
-            raise ValueError(f'split file {self.ann_file} lists no image')
-        return names
+        """Image names of the split file."""
+        return read_split_names(self.ann_file, self.img_suffix,
+                                self.backend_args)
 
     def _resolve_label_source(self) -> str:
         """The label source to use: ``label_source`` with 'auto' resolved."""
@@ -543,7 +158,7 @@ class WeakVOCDataset(BaseSegDataset):
             if missing:
                 raise KeyError(
                     f'class label file {self.cls_labels_file} has no entry '
-                    f'for images {_show_names(missing)}')
+                    f'for images {show_names(missing)}')
             return [table[n] for n in names]
         if source == 'xml':
             return [
@@ -563,7 +178,7 @@ class WeakVOCDataset(BaseSegDataset):
             seg_dir = self.data_prefix['seg_map_path']
             raise FileNotFoundError(
                 f'label_source is mask but {seg_dir} has no mask for images '
-                f'{_show_names(no_mask)}')
+                f'{show_names(no_mask)}')
         return [
             labels_from_mask(p, self.backend_args, self.ignore_index)
             for p in seg_map_paths
@@ -585,7 +200,7 @@ class WeakVOCDataset(BaseSegDataset):
         if missing:
             raise FileNotFoundError(
                 f'images listed in {self.ann_file} are missing: '
-                f'{_show_names(missing)}')
+                f'{show_names(missing)}')
         seg_map_paths = [self._seg_map_path(n) for n in names]
         for img_path, seg_map_path in zip(img_paths, seg_map_paths):
             if seg_map_path is not None:
@@ -612,7 +227,7 @@ class WeakVOCDataset(BaseSegDataset):
         if unlabeled:
             msg = (f'{len(unlabeled)} images of {self.ann_file} have no '
                    f'foreground label (no class in the {source} source) in '
-                   f'{_show_names(unlabeled)}')
+                   f'{show_names(unlabeled)}')
             if not self.skip_unlabeled:
                 raise ValueError(msg)
             warnings.warn(msg + '; they are skipped')

@@ -47,9 +47,22 @@ from mmengine.runner import CheckpointLoader
 
 # The functions ``HistoryBuffer.__getstate__`` pickles, by attribute name.
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
-# Module paths numpy 1.x and 2.x pickle ``_reconstruct`` and ``scalar`` under;
-# public checkpoints were mostly written with numpy 1.x.
-_NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
+# The globals that pickles of numpy arrays, dtypes and scalars name, by
+# ``(module, name)``. numpy 2 pickles ``_reconstruct`` and ``scalar`` under
+# ``numpy._core``, numpy 1 (most public files) under ``numpy.core``; they
+# are taken from ``__reduce__`` so that no private module is imported.
+_NUMPY_REDUCERS = dict(
+    _reconstruct=np.empty(0).__reduce__()[0],
+    scalar=np.float64(0).__reduce__()[0])
+NUMPY_PICKLE_GLOBALS = {
+    ('numpy', 'ndarray'): np.ndarray,
+    ('numpy', 'dtype'): np.dtype
+}
+for _module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+    NUMPY_PICKLE_GLOBALS.update({
+        (_module, name): obj
+        for name, obj in _NUMPY_REDUCERS.items()
+    })
 # bool, signed and unsigned ints, floats, complex, bytes and str; not object,
 # void (structured) or datetime dtypes, which mmengine does not write.
 _NUMPY_DTYPE_CHARS = '?bBhHiIlLqQefdgFDGSU'
@@ -139,24 +152,19 @@ def _mmengine_safe_globals() -> list:
         ``(obj, name)`` pair makes the pickled global ``name`` resolve to
         ``obj``.
     """
-    reconstruct = np.empty(0).__reduce__()[0]
-    scalar = np.float64(0).__reduce__()[0]
     safe_globals = [
         (_UnpickledHistoryBuffer,
          f'{HistoryBuffer.__module__}.{HistoryBuffer.__qualname__}'),
         (_history_buffer_statistic, 'builtins.getattr'),
         (_empty_bytes, 'builtins.bytes'),
-        np.ndarray,
-        np.dtype,
     ]
+    safe_globals += [(obj, f'{module}.{name}')
+                     for (module, name), obj in NUMPY_PICKLE_GLOBALS.items()]
     # A pickled dtype names only ``numpy.dtype``, but unpickling builds an
     # instance of its class (``Float64DType``...), which must be allowed too.
     safe_globals += sorted({type(np.dtype(c))
                             for c in _NUMPY_DTYPE_CHARS},
                            key=lambda cls: cls.__name__)
-    for module in _NUMPY_PICKLE_MODULES:
-        safe_globals += [(reconstruct, f'{module}._reconstruct'),
-                         (scalar, f'{module}.scalar')]
     return safe_globals
 
 
