@@ -9,11 +9,11 @@ from ..utils.affinity import (affinity_from_boundary, pair_offsets,
                               relation_pair_labels)
 
 
-def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``values`` where ``mask`` holds; 0 (not NaN) when it never
-    does, still attached to the graph of ``values``."""
-    total = torch.where(mask, values, values.new_zeros(())).sum()
-    return total / mask.sum().clamp(min=1)
+def _mean_log(x: Tensor, mask: Tensor, eps: float) -> Tensor:
+    """Mean of ``log(x + eps)`` where ``mask`` holds; 0 (not NaN) when it
+    never does, still attached to the graph of ``x``."""
+    selected = x[mask]
+    return torch.log(selected + eps).sum() / max(selected.numel(), 1)
 
 
 def affinity_loss(affinities: Tensor,
@@ -56,11 +56,9 @@ def affinity_loss(affinities: Tensor,
     dtype = torch.promote_types(affinities.dtype, torch.float32)
     with torch.autocast(device_type=affinities.device.type, enabled=False):
         a = affinities.to(dtype)
-        pos_term = -torch.log(a + eps)
-        neg_term = -torch.log(1 + eps - a)
-        return (_masked_mean(pos_term, bg_pos) / 2 +
-                _masked_mean(pos_term, fg_pos) / 2 +
-                _masked_mean(neg_term, neg))
+        return -(
+            _mean_log(a, bg_pos, eps) / 2 + _mean_log(a, fg_pos, eps) / 2 +
+            _mean_log(1 - a, neg, eps))
 
 
 @MODELS.register_module()
