@@ -13,6 +13,7 @@ matrix. Both give ``T^(2^exp_times) x`` up to float rounding.
 Pure functions, tensors in and tensors out; see :mod:`.affinity` for the
 per-pair layout (N, P, h, w).
 """
+import contextlib
 import warnings
 
 import torch
@@ -81,6 +82,25 @@ def transition_matrix(affinities: Tensor, radius: int, beta: float) -> Tensor:
         return matrix.coalesce().to_sparse_csr()
 
 
+@contextlib.contextmanager
+def _one_thread_on_cpu(device: torch.device):
+    """Run torch's CPU ops of the block on one thread, then restore.
+
+    A sparse product with a few columns is too small to share: on a 2-core
+    machine that other processes keep busy, 2^8 of them for a VOC image
+    took 4.5 s on 2 threads and 0.56 s on 1 (torch 2.14, CSR).
+    """
+    threads = torch.get_num_threads()
+    if device.type != 'cpu' or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def random_walk(x: Tensor,
                 affinities: Tensor,
                 radius: int,
@@ -95,10 +115,11 @@ def random_walk(x: Tensor,
     matrix raised to ``2^exp_times`` by repeated squaring, computed as ``t``
     sparse products.
 
-    Cost: time O(2^exp_times * N h w r^2 K), memory O(N h w (r^2 + K)); a
-    500 x 375 image (125 x 94 at stride 4) with radius 5 stays far below
-    1 GB (``benchmarks/bench_random_walk.py``), where dense squaring would
-    need over 1.6 GB.
+    Cost: time O(2^exp_times * N h w r^2 K), memory O(N h w (r^2 + K)).
+    For a 500 x 375 image (125 x 94 at stride 4), radius 5 and 3 maps the
+    walk peaks at about 0.1 GB (``benchmarks/bench_random_walk.py``),
+    where dense squaring would hold three 552 MB matrices. On the CPU the
+    products run on one thread (see :func:`_one_thread_on_cpu`).
 
     Args:
         x (Tensor): Score maps to propagate, e.g. CAMs at the affinities'
@@ -122,6 +143,7 @@ def random_walk(x: Tensor,
             'must share N, h and w')
     matrix = transition_matrix(affinities.to(x.dtype), radius, beta)
     flat = x.permute(0, 2, 3, 1).reshape(n * h * w, k)
-    for _ in range(2**exp_times):
-        flat = matrix @ flat
+    with _one_thread_on_cpu(flat.device):
+        for _ in range(2**exp_times):
+            flat = matrix @ flat
     return flat.view(n, h, w, k).permute(0, 3, 1, 2).contiguous()
