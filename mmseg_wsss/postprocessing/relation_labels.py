@@ -108,6 +108,8 @@ def relation_labels(img: np.ndarray,
         raise ValueError('relation_labels needs 0 <= conf_bg_thr <= '
                          f'conf_fg_thr <= 1, got {conf_bg_thr} and '
                          f'{conf_fg_thr}')
+    # pydensecrf refuses read-only buffers (e.g. np.asarray of a PIL image)
+    img = np.require(img, requirements=['C_CONTIGUOUS', 'WRITEABLE'])
     keys = np.concatenate([[0], classes])
 
     def confident(bg_score: float) -> np.ndarray:

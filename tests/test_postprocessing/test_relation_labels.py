@@ -31,6 +31,13 @@ def test_relation_labels_confident_fg_bg_and_unknown_margin():
     assert set(np.unique(labels).tolist()) == {0, 7, 255}
 
 
+def test_relation_labels_accept_a_read_only_image():
+    img, cam = _three_bands()
+    img.flags.writeable = False  # as np.asarray of a PIL image
+    labels = relation_labels(img, cam, classes=[7])
+    assert (labels[:, :6] == 7).all()
+
+
 def test_relation_labels_keep_the_mask_indices_of_two_classes():
     img, cam = _three_bands()
     # class 15 takes the right band
