@@ -34,8 +34,9 @@ def foreground_counts(norm_cams: Tensor,
                       ignore_index: int = 255) -> Counts:
     """Pixel counts of foreground recall and precision of CAMs.
 
-    A pixel is predicted foreground where ``max_c norm_cams[c] > bg_thr``;
-    ground-truth foreground is ``1 <= gt != ignore_index``.
+    A pixel is predicted foreground where ``max_c norm_cams[c] > bg_thr``,
+    of the class ``argmax_c norm_cams[c] + 1``; ground-truth foreground is
+    ``1 <= gt != ignore_index``.
 
     Args:
         norm_cams (Tensor): Normalised CAMs in [0, 1], (N, C, H, W).
@@ -45,6 +46,7 @@ def foreground_counts(norm_cams: Tensor,
 
     Returns:
         dict: ``cam_hit`` (true foreground pixels predicted foreground),
+        ``cam_wrong_class`` (of these, predicted as another class),
         ``cam_gt_fg``, ``cam_pred_fg`` (predicted foreground among the
         labelled pixels).
     """
@@ -52,8 +54,10 @@ def foreground_counts(norm_cams: Tensor,
     known = gt != ignore_index
     gt_fg = known & (gt > 0)
     pred_fg = known & (norm_cams.amax(dim=1) > bg_thr)
+    wrong_class = norm_cams.argmax(dim=1) + 1 != gt
     return dict(
         cam_hit=float((pred_fg & gt_fg).sum()),
+        cam_wrong_class=float((pred_fg & gt_fg & wrong_class).sum()),
         cam_gt_fg=float(gt_fg.sum()),
         cam_pred_fg=float(pred_fg.sum()))
 
@@ -175,6 +179,7 @@ def prototype_cosine_sums(feats: Tensor,
 SHARES = dict(
     cam_fg_recall=('cam_hit', 'cam_gt_fg'),
     cam_fg_precision=('cam_hit', 'cam_pred_fg'),
+    cam_fg_wrong_class=('cam_wrong_class', 'cam_gt_fg'),
     mask_fg_correct=('mask_fg_correct', 'mask_gt_fg'),
     mask_fg_as_bg=('mask_fg_as_bg', 'mask_gt_fg'),
     mask_fg_wrong_class=('mask_fg_wrong_class', 'mask_gt_fg'),

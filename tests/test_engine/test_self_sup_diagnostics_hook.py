@@ -10,7 +10,7 @@ PERCENTAGES = ('cam_fg_recall', 'cam_fg_precision', 'mask_fg_correct',
                'mask_fg_as_bg', 'mask_fg_wrong_class', 'mask_fg_ignored',
                'mask_bg_correct', 'mask_bg_as_fg', 'mask_bg_ignored',
                'proto_zero', 'proto_batch', 'own_proto_wins',
-               'mam_target_cam_fg_recall')
+               'cam_fg_wrong_class', 'mam_target_cam_fg_recall')
 
 
 def _run(config, toy_voc, tmp_path):
@@ -47,7 +47,9 @@ def test_method_logs_every_module_diagnostic(toy_voc, tmp_path):
 
 def test_baseline_logs_cam_diagnostics_only(toy_voc, tmp_path):
     _, diag = _run(BASELINE, toy_voc, tmp_path)
-    assert set(diag) == {'cam_fg_recall', 'cam_fg_precision', 'cam_bg_thr'}
+    assert set(diag) == {
+        'cam_fg_recall', 'cam_fg_precision', 'cam_fg_wrong_class', 'cam_bg_thr'
+    }
 
 
 def test_bad_arguments_are_errors():

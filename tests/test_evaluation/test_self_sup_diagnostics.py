@@ -16,12 +16,26 @@ def test_foreground_recall_and_precision_by_hand():
     cams[0, 0] = torch.tensor([[0.9, 0.1, 0.8, 0.2], [0.0, 0.0, 0.9, 0.0]])
     cams[0, 1] = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.7, 0.3, 0.0, 0.6]])
     counts = foreground_counts(cams, GT, bg_thr=0.5)
-    # predicted fg among labelled: (0,0) bg, (0,2) c1, (1,0) c2, (1,3) bg;
-    # the unlabelled (1,2) does not count
-    assert counts == dict(cam_hit=2.0, cam_gt_fg=4.0, cam_pred_fg=4.0)
+    # predicted fg among labelled: (0,0) bg, (0,2) c1, (1,0) c2, (1,3) bg,
+    # each of the right class where it is fg; the unlabelled (1,2) does not
+    # count
+    assert counts == dict(
+        cam_hit=2.0, cam_wrong_class=0.0, cam_gt_fg=4.0, cam_pred_fg=4.0)
     out = shares(counts)
     assert out['cam_fg_recall'] == pytest.approx(50.0)
     assert out['cam_fg_precision'] == pytest.approx(50.0)
+
+
+def test_foreground_of_the_wrong_class_by_hand():
+    cams = torch.zeros(1, 2, 2, 4)
+    cams[0, 1, 0, 2] = 0.9  # a class-1 pixel whose class-2 map is larger
+    cams[0, 0, 0, 2] = 0.6
+    cams[0, 0, 1, 0] = 0.8  # a class-2 pixel seen as class 1
+    cams[0, 1, 1, 1] = 0.8  # a class-2 pixel seen as class 2
+    counts = foreground_counts(cams, GT, bg_thr=0.5)
+    assert counts['cam_hit'] == 3.0
+    assert counts['cam_wrong_class'] == 2.0
+    assert shares(counts)['cam_fg_wrong_class'] == pytest.approx(50.0)
 
 
 def test_region_mask_confusion_by_hand():

@@ -32,7 +32,8 @@ class SelfSupDiagnosticsHook(Hook):
     runs the model on them without gradients and logs, under
     ``train/diag/``:
 
-    - ``cam_fg_recall`` / ``cam_fg_precision`` (+ ``cam_bg_thr``): MainNet's
+    - ``cam_fg_recall`` / ``cam_fg_precision`` / ``cam_fg_wrong_class``
+      (+ ``cam_bg_thr``): MainNet's
       scale-1.0 CAMs at the background threshold of the best foreground
       IoU among ``thresholds`` (the paper's "sparseness" and
       "impreciseness"); for :class:`CAMSegmentor` too, so that arms compare;
