@@ -1,11 +1,21 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Fixtures shared by all tests."""
+import copy
 import importlib.util
+import os
 import os.path as osp
 
 import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+# first, so that its mmcv-lite shim is in place before tests import mmseg
+import mmseg_wsss  # noqa: F401
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOY_CONFIG = osp.join(REPO_ROOT, 'configs', 'toy',
+                      'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+TRAIN_ITERS = 20
 
 
 @pytest.fixture(scope='session')
@@ -30,3 +40,72 @@ def toy_voc(tmp_path_factory, make_toy_voc) -> str:
     out_dir = str(tmp_path_factory.mktemp('toy_voc'))
     make_toy_voc(out_dir, seed=0)
     return out_dir
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool(name)``: the module ``tools/{name}.py``.
+
+    ``tools`` is not a package, so scripts are imported from their path;
+    calling their ``main(argv)`` in-process saves a Python start-up.
+    """
+
+    def load(name: str):
+        path = osp.join(REPO_ROOT, 'tools', name + '.py')
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope='session')
+def toy_cam_checkpoint(toy_voc, tmp_path_factory):
+    """The toy baseline trained for a few iterations on ``toy_voc``.
+
+    A real mmengine ``Runner`` trains it; its CAMs are poor but real. Test
+    time uses scales (1.0, 0.5) + flip to keep the export tests fast.
+
+    Returns:
+        tuple[str, str]: Path of the config (data root set to ``toy_voc``)
+        and of the checkpoint.
+    """
+    work_dir = str(tmp_path_factory.mktemp('toy_cam'))
+    cfg = Config.fromfile(TOY_CONFIG)
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = toy_voc
+    cfg.model.test_cfg.scales = (1.0, 0.5)
+    cfg_path = osp.join(work_dir, 'toy_cam.py')
+    cfg.dump(cfg_path)
+
+    train_cfg = copy.deepcopy(cfg)
+    train_cfg.merge_from_dict({
+        'work_dir': work_dir,
+        'train_cfg.max_iters': TRAIN_ITERS,
+        'param_scheduler.0.end': TRAIN_ITERS,
+        'default_hooks.checkpoint.interval': TRAIN_ITERS,
+        'default_hooks.logger.interval': TRAIN_ITERS,
+    })
+    # no validation: it would cost more than the training
+    train_cfg.val_cfg = train_cfg.val_dataloader = None
+    train_cfg.val_evaluator = None
+    Runner.from_cfg(train_cfg).train()
+    return cfg_path, osp.join(work_dir, f'iter_{TRAIN_ITERS}.pth')
+
+
+@pytest.fixture(scope='session')
+def small_root(toy_voc, tmp_path_factory):
+    """The toy data set with splits ``train`` (its first 16 images) and
+    ``train4`` (its first 4)."""
+    root = tmp_path_factory.mktemp('small_voc')
+    for entry in ('JPEGImages', 'SegmentationClass', 'cls_labels.npy'):
+        os.symlink(osp.join(toy_voc, entry), root / entry)
+    split_dir = root / 'ImageSets' / 'Segmentation'
+    split_dir.mkdir(parents=True)
+    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation',
+                       'train.txt')) as f:
+        names = f.read().split()[:16]
+    (split_dir / 'train.txt').write_text('\n'.join(names) + '\n')
+    (split_dir / 'train4.txt').write_text('\n'.join(names[:4]) + '\n')
+    return str(root)

@@ -1,9 +1,11 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Export pseudo-label PNGs of a split with a trained CAM network.
 
-Resumable: rerun the same command after an interruption and only the missing
-images are computed. Several processes (``--launcher pytorch`` with
-torchrun, see ``tools/dist_test.sh``) split the images between them.
+A ``runner.test()`` run whose writer metric saves one PNG per image
+(:func:`mmseg_wsss.apis.make_pseudo_labels`). Resumable: rerun the same
+command after an interruption and only the missing images are computed.
+Several processes (``--launcher pytorch`` with torchrun, see
+``tools/dist_test.sh``) split the images between them.
 
 Example::
 
@@ -12,13 +14,11 @@ Example::
         --out data/VOCdevkit/VOC2012/PseudoLabels --crf
 """
 import argparse
-import os
+import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.device import get_device
-from mmengine.dist import all_gather_object, get_dist_info, init_dist
+from mmengine.dist import is_main_process
 
-from mmseg_wsss.apis import build_infer_dataset, init_model, make_pseudo_labels
+from mmseg_wsss.apis import cli, make_pseudo_labels
 from mmseg_wsss.utils import shutdown_distributed
 
 
@@ -64,63 +64,34 @@ def parse_args(argv=None):
         'network works on the next images (useful with --crf; default: 0, '
         'all in this process)')
     parser.add_argument(
-        '--device', help='device (default: cuda if available, else cpu)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs such as '
-        'model.test_cfg.scales="[1.0,0.5]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+        '--work-dir',
+        help='folder of the run logs (default: work_dirs/<config name>)')
+    cli.add_config_args(parser, 'model.test_cfg.scales="[1.0,0.5]"')
+    return cli.parse_args(parser, argv)
 
 
 def main(argv=None):
     """Export pseudo labels; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.launcher != 'none':
-        init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    rank, world_size = get_dist_info()
-
-    model = init_model(
-        cfg, args.checkpoint, args.device or get_device(), prepare=True)
-    dataset = build_infer_dataset(cfg, args.split)
-    crf = None
-    if args.crf:
-        crf = dict(model.test_cfg.get('crf') or {})
+    cfg = cli.load_config(args)
     summary = make_pseudo_labels(
-        model,
-        dataset,
+        cfg,
+        args.checkpoint,
         args.out,
-        crf=crf,
+        split=args.split,
+        crf=dict(cfg.model.test_cfg.get('crf') or {}) if args.crf else None,
         bg_thr=args.bg_thr,
         ignore_band=args.ignore_band,
-        cam_dir=os.path.join(args.out, 'cams') if args.save_cams else None,
+        cam_dir=osp.join(args.out, 'cams') if args.save_cams else None,
         overwrite=args.overwrite,
-        rank=rank,
-        world_size=world_size,
-        workers=args.workers)
-
-    summaries = all_gather_object(summary) if world_size > 1 else [summary]
-    if rank == 0:
-        written = sum(s['written'] for s in summaries)
-        skipped = sum(s['skipped'] for s in summaries)
-        seconds = max(s['seconds'] for s in summaries)
-        speed = written / seconds if written else 0.0
-        print(f'\n{args.split}: {written} images written, {skipped} skipped '
-              f'(already done) to {args.out} in {seconds:.1f} s '
-              f'({speed:.2f} images/s)')
+        workers=args.workers,
+        work_dir=args.work_dir,
+        launcher=args.launcher)
+    if is_main_process():
+        print(f'\n{args.split}: {summary["written"]} images written, '
+              f'{summary["skipped"]} skipped (already done) to {args.out} in '
+              f'{summary["seconds"]:.1f} s '
+              f'({summary["images_per_second"]:.2f} images/s)')
     shutdown_distributed()
 
 

@@ -1,12 +1,13 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+from . import cli
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import (build_infer_dataset, infer_dataset_cfg, init_model,
                         predict_image)
 from .pictures import cam_grid, prediction_grid
-from .pseudo_labels import make_pseudo_labels, pseudo_label
+from .pseudo_labels import export_cfg, make_pseudo_labels
 
 __all__ = [
-    'build_infer_dataset', 'cam_grid', 'evaluate_pseudo_labels',
-    'infer_dataset_cfg', 'init_model', 'make_pseudo_labels', 'predict_image',
-    'prediction_grid', 'pseudo_label'
+    'build_infer_dataset', 'cam_grid', 'cli', 'evaluate_pseudo_labels',
+    'export_cfg', 'infer_dataset_cfg', 'init_model', 'make_pseudo_labels',
+    'predict_image', 'prediction_grid'
 ]

@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 
 from mmseg_wsss.utils import write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
-from .inference import build_infer_dataset, init_model
+from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pseudo_labels import make_pseudo_labels
 
@@ -173,13 +173,14 @@ class WSSSPipeline:
     def pseudo_labels(self) -> dict:
         """Step 3: pseudo masks at the best threshold of step 2."""
         bg_thr = self.result('eval_cams').get('best_bg_thr')
-        model = init_model(
+        summary = make_pseudo_labels(
             self.stage1_cfg,
             self.result('train_cams')['checkpoint'],
-            prepare=True)
-        dataset = build_infer_dataset(self.stage1_cfg, self.pseudo_split)
-        summary = make_pseudo_labels(
-            model, dataset, self.pseudo_dir, crf=self.crf, bg_thr=bg_thr)
+            self.pseudo_dir,
+            split=self.pseudo_split,
+            crf=self.crf,
+            bg_thr=bg_thr,
+            work_dir=osp.join(self.work_dir, 'pseudo_labels_logs'))
         return dict(
             summary,
             bg_thr=bg_thr,

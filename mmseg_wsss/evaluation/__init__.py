@@ -1,4 +1,4 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from .metrics import CAMIoUMetric
+from .metrics import CAMIoUMetric, PseudoLabelWriter
 
-__all__ = ['CAMIoUMetric']
+__all__ = ['CAMIoUMetric', 'PseudoLabelWriter']

@@ -11,7 +11,7 @@ from .constants import (IGNORE_COLOUR, IGNORE_INDEX, SPLIT_FILE,
                         VOC_CLASS_COLOURS, VOC_CLASSES)
 from .dist import shutdown_distributed
 from .image_io import encode_palette_png, read_index_png, read_rgb, voc_palette
-from .splits import read_split_names, show_names
+from .splits import image_name, read_split_names, show_names
 
 __all__ = [
     'TEMP_SUFFIX', 'AtomicLocalBackend', 'temp_path', 'write_file_atomically',
@@ -19,5 +19,5 @@ __all__ = [
     'load_checkpoint_safely', 'IGNORE_COLOUR', 'IGNORE_INDEX', 'SPLIT_FILE',
     'VOC_CLASS_COLOURS', 'VOC_CLASSES', 'shutdown_distributed',
     'encode_palette_png', 'read_index_png', 'read_rgb', 'voc_palette',
-    'read_split_names', 'show_names'
+    'image_name', 'read_split_names', 'show_names'
 ]

@@ -18,6 +18,12 @@ def show_names(names: Sequence[str]) -> str:
     return shown
 
 
+def image_name(img_path: str) -> str:
+    """The name of an image, as split files list it and as its outputs are
+    called: the file name without folder and extension."""
+    return osp.splitext(osp.basename(img_path))[0]
+
+
 def read_split_names(path: str,
                      img_suffix: str = '.jpg',
                      backend_args: Optional[dict] = None) -> List[str]:

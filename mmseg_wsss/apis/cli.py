@@ -1,0 +1,63 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""The command-line arguments the tools share: config overrides, launcher."""
+import argparse
+import os
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_config_args(parser: argparse.ArgumentParser,
+                    example: str = 'model.test_cfg.bg_thr=0.2',
+                    launcher: bool = True) -> argparse.ArgumentParser:
+    """Add ``--cfg-options`` and, with ``launcher``, ``--launcher`` and the
+    ``--local-rank`` that torch's launchers pass.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        example (str): An override shown in the help. Defaults to
+            'model.test_cfg.bg_thr=0.2'.
+        launcher (bool): Add the launcher arguments. Defaults to True.
+
+    Returns:
+        ArgumentParser: ``parser``.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs such as '
+        f'{example} (lists as key="[a,b]")')
+    if launcher:
+        parser.add_argument(
+            '--launcher',
+            choices=LAUNCHERS,
+            default='none',
+            help='job launcher')
+        # torchrun passes --local-rank (or --local_rank on older versions)
+        parser.add_argument(
+            '--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser,
+               argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` (default ``sys.argv``); export ``--local-rank`` as
+    ``LOCAL_RANK`` when the launcher did not set it."""
+    args = parser.parse_args(argv)
+    if 'local_rank' in args and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """``args.config`` with ``--cfg-options`` merged (and ``--launcher``
+    set, if the tool has it)."""
+    cfg = Config.fromfile(args.config)
+    if 'launcher' in args:
+        cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg

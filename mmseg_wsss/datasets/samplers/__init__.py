@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .skip_existing_sampler import SkipExistingSampler
+
+__all__ = ['SkipExistingSampler']

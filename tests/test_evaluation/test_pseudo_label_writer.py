@@ -1,0 +1,179 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""PseudoLabelWriter on hand-made predictions: files against labels worked
+out by hand, writer processes, errors."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import METRICS
+from mmseg.structures import SegDataSample
+from PIL import Image
+
+from mmseg_wsss.evaluation import PseudoLabelWriter
+from mmseg_wsss.postprocessing import DenseCRF
+from mmseg_wsss.utils import voc_palette
+
+THR = 0.25
+# CAMs of classes 1 (aeroplane) and 3 (bird) of 20, on a 2 x 4 image
+AEROPLANE = [[0.9, 0.3, 0.26, 0.1], [0.0, 0.21, 0.27, 0.5]]
+BIRD = [[0.1, 0.6, 0.0, 0.1], [0.0, 0.1, 0.2, 0.9]]
+# argmax of [THR, CAMs], ties to background, by hand
+LABEL = [[1, 3, 1, 0], [0, 0, 1, 3]]
+# top scores in the band [THR - 0.05, THR + 0.05): 0.26, 0.21 and 0.27
+BANDED = [[1, 3, 255, 0], [0, 255, 255, 3]]
+
+
+def _sample(img_path, h=2, w=4):
+    """A CAM segmentor's prediction with labels='gt', as a dict."""
+    cams = torch.zeros(20, h, w)
+    cams[0] = torch.tensor(AEROPLANE)
+    cams[2] = torch.tensor(BIRD)
+    logits = torch.cat([torch.full((1, h, w), THR), cams])
+    sample = SegDataSample(metainfo=dict(img_path=img_path))
+    sample.seg_logits = PixelData(data=logits)
+    sample.pred_sem_seg = PixelData(data=torch.tensor(LABEL)[None])
+    labels = torch.zeros(20)
+    labels[[0, 2]] = 1
+    sample.set_data(dict(img_labels=labels))
+    return sample.to_dict()
+
+
+@pytest.fixture
+def images(tmp_path):
+    """Three RGB images on disk (the CRF reads them)."""
+    paths = []
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        path = tmp_path / 'img' / f'im{i}.jpg'
+        path.parent.mkdir(exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (2, 4, 3), np.uint8)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def _writer(outputs, **kwargs):
+    init_default_scope('mmseg')
+    writer = METRICS.build(
+        dict(type='PseudoLabelWriter', outputs=outputs, **kwargs))
+    writer.dataset_meta = dict(palette=None)
+    return writer
+
+
+def _read(path):
+    with Image.open(path) as png:
+        assert png.mode == 'P' and png.getpalette() == voc_palette()
+        return np.array(png)
+
+
+def test_label_png_and_band_by_hand(images, tmp_path):
+    writer = _writer([
+        dict(kind='label', dir=str(tmp_path / 'plain'), bg_thr=THR),
+        dict(
+            kind='label',
+            dir=str(tmp_path / 'band'),
+            bg_thr=THR,
+            ignore_band=0.05)
+    ])
+    writer.process({}, [_sample(p) for p in images[:2]])
+    assert writer.evaluate(2) == {'export/written': 2}
+    for name in ('im0', 'im1'):
+        np.testing.assert_array_equal(
+            _read(tmp_path / 'plain' / f'{name}.png'), LABEL)
+        np.testing.assert_array_equal(
+            _read(tmp_path / 'band' / f'{name}.png'), BANDED)
+    assert sorted(os.listdir(tmp_path / 'plain')) == ['im0.png', 'im1.png']
+
+
+def test_cams_npz_and_crf(images, tmp_path):
+    crf = dict(iters=2)
+    writer = _writer([
+        dict(kind='cams', dir=str(tmp_path / 'cams')),
+        dict(kind='label', dir=str(tmp_path), bg_thr=THR, crf=crf)
+    ])
+    writer.process({}, [_sample(images[0])])
+    writer.evaluate(1)
+    with np.load(tmp_path / 'cams' / 'im0.npz') as npz:
+        np.testing.assert_array_equal(npz['classes'], [1, 3])
+        assert npz['cams'].dtype == np.float16
+        np.testing.assert_allclose(npz['cams'], [AEROPLANE, BIRD], atol=1e-3)
+    cams = np.zeros((20, 2, 4), np.float32)
+    cams[[0, 2]] = [AEROPLANE, BIRD]
+    img = np.array(Image.open(images[0]).convert('RGB'))
+    expected = DenseCRF(bg_thr=THR, **crf)(img, cams).argmax(0)
+    np.testing.assert_array_equal(_read(tmp_path / 'im0.png'), expected)
+
+
+def test_writer_processes_write_the_same_files(images, tmp_path):
+    files = {}
+    for workers in (0, 2):
+        out = tmp_path / str(workers)
+        writer = _writer([
+            dict(kind='cams', dir=str(out / 'cams')),
+            dict(
+                kind='label',
+                dir=str(out),
+                bg_thr=THR,
+                crf=dict(iters=2),
+                ignore_band=0.05)
+        ],
+                         workers=workers)
+        for path in images:
+            writer.process({}, [_sample(path)])
+        assert writer.evaluate(3) == {'export/written': 3}
+        files[workers] = {
+            f'{root}/{f}': open(os.path.join(root, f), 'rb').read()
+            for root, _, names in os.walk(out)
+            for f in names
+        }
+    assert len(files[0]) == 6
+    assert {
+        k.replace('/2', '/0', 1): v
+        for k, v in files[2].items()
+    } == files[0]
+
+
+def test_a_writer_error_reaches_the_caller(images, tmp_path):
+    # a folder where the second PNG goes: the writer cannot replace it
+    (tmp_path / 'im1.png').mkdir()
+    writer = _writer([dict(kind='label', dir=str(tmp_path), bg_thr=THR)],
+                     workers=1)
+    with pytest.raises(IsADirectoryError, match='im1.png'):
+        for path in images[:2]:
+            writer.process({}, [_sample(path)])
+        writer.evaluate(2)
+    assert sorted(os.listdir(tmp_path)) == ['im0.png', 'im1.png', 'img']
+
+
+def test_stale_temporary_files_are_removed(images, tmp_path):
+    (tmp_path / '.im2.png.part').write_bytes(b'killed')
+    (tmp_path / '.other.txt.part').write_bytes(b'not ours')
+    writer = _writer([dict(kind='label', dir=str(tmp_path), bg_thr=THR)])
+    writer.process({}, [_sample(images[0])])
+    writer.evaluate(1)
+    assert sorted(
+        os.listdir(tmp_path)) == ['.other.txt.part', 'im0.png', 'img']
+
+
+def test_arguments_are_checked(tmp_path):
+    out = str(tmp_path)
+    with pytest.raises(ValueError, match='a kind'):
+        PseudoLabelWriter([dict(kind='relation', dir=out)])
+    with pytest.raises(ValueError, match='and a dir'):
+        PseudoLabelWriter([dict(kind='label', bg_thr=THR)])
+    with pytest.raises(ValueError, match='bg_thr must lie in'):
+        PseudoLabelWriter([dict(kind='label', dir=out, bg_thr=1.5)])
+    with pytest.raises(ValueError, match='ignore_band must be >= 0'):
+        PseudoLabelWriter(
+            [dict(kind='label', dir=out, bg_thr=THR, ignore_band=-1)])
+    with pytest.raises(KeyError, match='unknown keys'):
+        PseudoLabelWriter(
+            [dict(kind='label', dir=out, bg_thr=THR, crf=dict(itrs=3))])
+    with pytest.raises(ValueError, match='workers must be >= 0'):
+        PseudoLabelWriter([dict(kind='cams', dir=out)], workers=-1)
+    assert PseudoLabelWriter.output_files(
+        [dict(kind='cams', dir='a/cams'),
+         dict(kind='label',
+              dir='a')]) == ['a/cams/{name}.npz', 'a/{name}.png']
