@@ -204,6 +204,59 @@ def toy_config(name: str,
     return cfg
 
 
+def missing_data_paths(cfg) -> List[str]:
+    """Split files and folders that ``cfg``'s train and test sets lack.
+
+    Args:
+        cfg (mmengine.Config): A config with ``train_dataloader`` and
+            ``test_dataloader`` datasets (``data_root``, ``ann_file``,
+            ``data_prefix``).
+
+    Returns:
+        list[str]: Missing paths, in the datasets' order (no repeats).
+    """
+    missing = []
+    for key in ('train_dataloader', 'test_dataloader'):
+        dataset = cfg[key].dataset
+        root = dataset.get('data_root') or ''
+        wanted = [(dataset.ann_file, osp.isfile)]
+        wanted += [(sub, osp.isdir)
+                   for sub in dataset.get('data_prefix', {}).values() if sub]
+        for sub, exists in wanted:
+            path = osp.join(root, sub)
+            if not exists(path) and path not in missing:
+                missing.append(path)
+    return missing
+
+
+def check_data_root(data_root: str, make_toy: bool = False) -> str:
+    """Check that ``data_root`` has the VOC layout the toy configs read.
+
+    Any VOC-layout folder passes; a toy set is drawn (``ensure_toy_data``)
+    only into a folder that does not exist, and only with ``make_toy``.
+    An existing folder is never redrawn.
+
+    Args:
+        data_root (str): Data set directory.
+        make_toy (bool): Draw the toy set if ``data_root`` does not exist.
+            Defaults to False.
+
+    Returns:
+        str: ``data_root``.
+    """
+    if make_toy and not osp.exists(data_root):
+        ensure_toy_data(data_root)
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'data root {data_root} does not exist '
+                                '(--make-toy draws a toy set there)')
+    missing = missing_data_paths(toy_config('cam', data_root))
+    if missing:
+        raise FileNotFoundError(
+            f'data root {data_root} lacks what the configs read: '
+            f'{", ".join(missing)}')
+    return data_root
+
+
 def r50_config(name: str, data_root: str, crop: int, batch_size: int):
     """A toy config with the VOC recipe's ResNet-50 (random init).
 
