@@ -13,6 +13,10 @@ Every process-wide effect of ``import mmseg_wsss``, and where it comes from:
   reducer for ``HistoryBuffer``, mmengine's loader of local paths
   (``CheckpointLoader`` scheme ``''``) and its ``load_url`` routed through
   the weights-only loader.
+- The registry scope ``mmseg_wsss`` (:mod:`mmseg_wsss.registry`): an entry
+  in mmengine's ``MODULE2PACKAGE`` table and empty child registries of
+  mmseg's, so that other projects' configs can inherit ours as
+  ``_base_ = 'mmseg_wsss::toy/...'``.
 - Stack adapters (:mod:`mmseg_wsss.compat`), each only where its defect is
   present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv's
   ``adjust_hue`` (numpy 2), mmengine's ``pytorch`` launcher start-up (no
@@ -42,6 +46,7 @@ patch_mmcv_ops()
 patch_mmcv_adjust_hue()
 patch_mmengine_cpu_dist()
 
+from . import registry  # noqa: E402,F401,I001
 from .utils import allow_mmengine_checkpoints  # noqa: E402,I001
 
 allow_mmengine_checkpoints()

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 # first, so that its mmcv-lite shim is in place before tests import mmseg
-import mmseg_wsss  # noqa: F401
+import mmseg_wsss
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY_CONFIG = osp.join(REPO_ROOT, 'configs', 'toy',
@@ -20,15 +20,8 @@ TRAIN_ITERS = 20
 
 @pytest.fixture(scope='session')
 def make_toy_voc():
-    """``make_toy_voc(out_dir, seed=0, ...)`` of ``tools/misc/``.
-
-    ``tools`` is not a package, so the script is imported from its path.
-    """
-    path = osp.join(REPO_ROOT, 'tools', 'misc', 'make_toy_voc.py')
-    spec = importlib.util.spec_from_file_location('make_toy_voc', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_toy_voc
+    """``make_toy_voc(out_dir, seed=0, ...)``: draws a toy VOC set."""
+    return mmseg_wsss.datasets.make_toy_voc
 
 
 @pytest.fixture(scope='session')

@@ -14,6 +14,7 @@ LAYERS = {
     'utils': 0,
     'compat': 0,
     'version': 0,
+    'registry': 0,
     'models': 1,
     'datasets': 1,
     'evaluation': 1,

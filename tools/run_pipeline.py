@@ -12,13 +12,13 @@ after a crash continues where it stopped. Example (the toy demo)::
         --work-dir work_dirs/demo --make-toy-data data/toy_voc
 """
 import argparse
-import importlib.util
 import os.path as osp
 import time
 
 from mmengine.config import Config, DictAction
 
 from mmseg_wsss.apis.pipeline import STEPS, WSSSPipeline
+from mmseg_wsss.datasets import make_toy_voc
 
 
 def parse_args(argv=None):
@@ -62,14 +62,8 @@ def parse_args(argv=None):
 
 def make_toy_data(out_dir: str) -> None:
     """Draw the toy data set unless a finished one is already there."""
-    if osp.exists(osp.join(out_dir, 'toy_voc.json')):
-        return
-    path = osp.join(
-        osp.dirname(osp.abspath(__file__)), 'misc', 'make_toy_voc.py')
-    spec = importlib.util.spec_from_file_location('make_toy_voc', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.make_toy_voc(out_dir)
+    if not osp.exists(osp.join(out_dir, 'toy_voc.json')):
+        make_toy_voc(out_dir)
 
 
 def main(argv=None):

@@ -1,12 +1,10 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Test a checkpoint: mIoU (CAM mIoU for CAM segmentors) on a split."""
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_wsss.apis import cli
 from mmseg_wsss.utils import shutdown_distributed
 
 
@@ -24,22 +22,8 @@ def parse_args(argv=None):
         action='store_true',
         help='fold BatchNorm into the convolutions and use channels-last '
         'weights (faster inference, same predictions up to float rounding)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs such as '
-        'model.test_cfg.bg_thr=0.2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2')
+    return cli.parse_args(parser, argv)
 
 
 def trigger_visualization_hook(cfg, show_dir):
@@ -57,16 +41,8 @@ def trigger_visualization_hook(cfg, show_dir):
 def main(argv=None):
     """Test a checkpoint; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = cli.load_config(args)
+    cli.resolve_work_dir(cfg, args.work_dir)
     cfg.load_from = args.checkpoint
 
     if args.show_dir:

@@ -11,10 +11,9 @@ thresholded CAM (``pred_sem_seg``). Example::
 """
 import argparse
 
-from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 
-from mmseg_wsss.apis import cam_grid, init_model
+from mmseg_wsss.apis import cam_grid, cli, init_model
 from mmseg_wsss.visualization import CAPTION_HEIGHT
 
 
@@ -47,11 +46,7 @@ def parse_args(argv=None):
         '--cell', type=int, default=160, help='cell size in pixels')
     parser.add_argument(
         '--device', help='device (default: cuda if available, else cpu)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2', launcher=False)
     args = parser.parse_args(argv)
     for key in ('num', 'max_classes', 'cell'):
         if getattr(args, key) < 1:
@@ -62,9 +57,7 @@ def parse_args(argv=None):
 def main(argv=None):
     """Draw the CAM grid; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = cli.load_config(args)
     model = init_model(
         cfg, args.checkpoint, args.device or get_device(), prepare=True)
     grid = cam_grid(

@@ -18,23 +18,17 @@ model = dict(
         dilations=(1, 2, 3, 4),
         norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=64, channels=16, norm_cfg=norm_cfg))
+# the recipe's pipelines at the toy scale, without padding (the data
+# preprocessor pads to the crop) or test-time resizing
+toy_scale = dict(
+    RandomResize=dict(scale=(128, 128), ratio_range=(0.75, 1.5)),
+    RandomCrop=dict(crop_size=crop_size))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(128, 128),
-        ratio_range=(0.75, 1.5),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
+    dict(step, **toy_scale.get(step.type, {}))
+    for step in _base_.train_pipeline if step.type != 'Pad'
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
+    step for step in _base_.test_pipeline if step.type != 'Resize'
 ]
 train_dataloader = dict(
     batch_size=8,
@@ -51,15 +45,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 # A few hundred iterations on 2 CPU cores; seeded, gloo for DDP.
 max_iters = 300
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),

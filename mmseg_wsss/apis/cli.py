@@ -2,6 +2,7 @@
 """The command-line arguments the tools share: config overrides, launcher."""
 import argparse
 import os
+import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
@@ -61,3 +62,13 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+def resolve_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
+    """Set ``cfg.work_dir``: ``work_dir`` if given, else the config's, else
+    ``./work_dirs/{config file name}`` (mmseg's tools do the same)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)

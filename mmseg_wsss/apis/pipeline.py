@@ -8,6 +8,7 @@ where it stopped (a stage-1 or stage-2 training that died resumes from its
 last checkpoint). Deleting a step's JSON redoes that step only.
 """
 import copy
+import functools
 import json
 import os
 import os.path as osp
@@ -26,6 +27,8 @@ from .pseudo_labels import make_pseudo_labels
 
 STEPS = ('train_cams', 'eval_cams', 'pseudo_labels', 'eval_pseudo_labels',
          'train_seg', 'eval_seg', 'pictures')
+# the step that trains the network of each stage
+TRAIN_STEPS = {1: 'train_cams', 2: 'train_seg'}
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -144,38 +147,48 @@ class WSSSPipeline:
         return Runner.from_cfg(cfg)
 
     # --------------------------------------------------------------- steps
-    def _train(self, cfg: Config, name: str) -> dict:
+    def _stage_cfg(self, stage: int) -> Config:
+        return self.stage1_cfg if stage == 1 else self.stage2_cfg
+
+    def _train(self, stage: int) -> dict:
+        """Steps 1 and 5: train the network of ``stage`` (1 or 2)."""
+        name = f'stage{stage}'
         work_dir = osp.join(self.work_dir, name)
         # a crashed training resumes from its last checkpoint
         resume = osp.exists(osp.join(work_dir, 'last_checkpoint'))
-        runner = self._runner(cfg, work_dir, name, resume=resume)
+        runner = self._runner(
+            self._stage_cfg(stage), work_dir, name, resume=resume)
         runner.train()
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
         return dict(checkpoint=checkpoint, iters=runner.iter, resumed=resume)
 
-    def _test(self, cfg: Config, checkpoint: str, name: str) -> dict:
+    def _checkpoint(self, stage: int) -> str:
+        """The checkpoint that trained the network of ``stage``."""
+        return self.result(TRAIN_STEPS[stage])['checkpoint']
+
+    def _test(self, stage: int) -> dict:
+        """Steps 2 and 6: test the trained network of ``stage``."""
+        name = f'stage{stage}_eval'
         runner = self._runner(
-            cfg, osp.join(self.work_dir, name), name, load_from=checkpoint)
+            self._stage_cfg(stage),
+            osp.join(self.work_dir, name),
+            name,
+            load_from=self._checkpoint(stage))
         metrics = runner.test()
         return {k: _plain(v) for k, v in metrics.items()}
 
-    def train_cams(self) -> dict:
-        """Step 1: train the CAM network."""
-        return self._train(self.stage1_cfg, 'stage1')
-
-    def eval_cams(self) -> dict:
-        """Step 2: CAM mIoU with the threshold sweep."""
-        return self._test(self.stage1_cfg,
-                          self.result('train_cams')['checkpoint'],
-                          'stage1_eval')
+    train_cams = functools.partialmethod(_train, 1)
+    eval_cams = functools.partialmethod(_test, 1)
+    train_seg = functools.partialmethod(_train, 2)
+    eval_seg = functools.partialmethod(_test, 2)
 
     def pseudo_labels(self) -> dict:
         """Step 3: pseudo masks at the best threshold of step 2."""
         bg_thr = self.result('eval_cams').get('best_bg_thr')
         summary = make_pseudo_labels(
             self.stage1_cfg,
-            self.result('train_cams')['checkpoint'],
+            self._checkpoint(1),
             self.pseudo_dir,
             split=self.pseudo_split,
             crf=self.crf,
@@ -194,24 +207,11 @@ class WSSSPipeline:
                                          self.eval_split)
         return {k: _plain(v) for k, v in metrics.items()}
 
-    def train_seg(self) -> dict:
-        """Step 5: train the segmentation network on the pseudo masks."""
-        return self._train(self.stage2_cfg, 'stage2')
-
-    def eval_seg(self) -> dict:
-        """Step 6: segmentation mIoU."""
-        return self._test(self.stage2_cfg,
-                          self.result('train_seg')['checkpoint'],
-                          'stage2_eval')
-
     def pictures(self) -> dict:
         """Step 7: CAM grid of ``eval_split`` and predictions on val."""
         cams = osp.join(self.work_dir, 'cam_grid.png')
         cam_grid(
-            init_model(
-                self.stage1_cfg,
-                self.result('train_cams')['checkpoint'],
-                prepare=True),
+            init_model(self.stage1_cfg, self._checkpoint(1), prepare=True),
             self.stage1_cfg,
             cams,
             split=self.eval_split,
@@ -220,7 +220,7 @@ class WSSSPipeline:
         predictions = osp.join(self.work_dir, 'val_predictions.png')
         prediction_grid(
             self.stage2_cfg,
-            self.result('train_seg')['checkpoint'],
+            self._checkpoint(2),
             predictions,
             num=self.num_pictures)
         return dict(cam_grid=cams, val_predictions=predictions)

@@ -12,7 +12,6 @@ logs.
 """
 import copy
 import itertools
-import os.path as osp
 import time
 from pathlib import Path
 from typing import Dict, Optional, Union
@@ -21,6 +20,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_wsss.evaluation import PseudoLabelWriter
+from .cli import resolve_work_dir
 from .inference import infer_dataset_cfg
 
 # Runners of one process need distinct experiment names (their loggers and
@@ -112,10 +112,7 @@ def export_cfg(config: Union[str, Path, Config],
     cfg.load_from = checkpoint
     cfg.resume = False
     cfg.launcher = launcher
-    if work_dir is not None or cfg.get('work_dir') is None:
-        cfg.work_dir = work_dir or osp.join(
-            'work_dirs',
-            osp.splitext(osp.basename(cfg.filename or 'export'))[0])
+    resolve_work_dir(cfg, work_dir)
     cfg.experiment_name = (f'export_{split}_{time.strftime("%Y%m%d_%H%M%S")}'
                            f'_{next(_EXPORT_IDS)}')
     return cfg

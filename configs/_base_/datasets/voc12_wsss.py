@@ -52,13 +52,12 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 # CAM mIoU is measured on VOC `train` (1,464 images with masks).
 val_dataloader = dict(
+    train_dataloader,
     batch_size=1,
     num_workers=2,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         ann_file='ImageSets/Segmentation/train.txt',
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path='SegmentationClass'),
