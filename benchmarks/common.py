@@ -30,7 +30,7 @@ TOY_CONFIGS = dict(
     rcm='rcm_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     mam='mam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     rcm_mam='rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
-# The toy data set's classes (tools/misc/make_toy_voc.py), as foreground
+# The toy data set's classes (mmseg_wsss/datasets/toy_voc.py), as foreground
 # indices 0..C-1: aeroplane, bus, cat, person, tvmonitor.
 TOY_CLASS_INDICES = (0, 5, 7, 14, 19)
 
@@ -158,14 +158,8 @@ def run_child(script: str, spec: dict) -> dict:
 
 def ensure_toy_data(data_root: str = DEFAULT_TOY_ROOT) -> str:
     """Generate the toy VOC data set at ``data_root`` unless it is there."""
-    if not osp.isfile(osp.join(data_root, 'toy_voc.json')):
-        subprocess.run([
-            sys.executable,
-            osp.join(REPO_ROOT, 'tools', 'misc', 'make_toy_voc.py'), data_root
-        ],
-                       check=True,
-                       cwd=REPO_ROOT)
-    return data_root
+    from mmseg_wsss.datasets import ensure_toy_voc
+    return ensure_toy_voc(data_root)
 
 
 def toy_config(name: str,

@@ -18,7 +18,7 @@ import time
 from mmengine.config import Config, DictAction
 
 from mmseg_wsss.apis.pipeline import STEPS, WSSSPipeline
-from mmseg_wsss.datasets import make_toy_voc
+from mmseg_wsss.datasets import ensure_toy_voc
 
 
 def parse_args(argv=None):
@@ -60,18 +60,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def make_toy_data(out_dir: str) -> None:
-    """Draw the toy data set unless a finished one is already there."""
-    if not osp.exists(osp.join(out_dir, 'toy_voc.json')):
-        make_toy_voc(out_dir)
-
-
 def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
     data_root = args.data_root
     if args.make_toy_data:
-        make_toy_data(args.make_toy_data)
+        ensure_toy_voc(args.make_toy_data)
         data_root = data_root or osp.abspath(args.make_toy_data)
     cfg1 = Config.fromfile(args.stage1_config)
     cfg2 = Config.fromfile(args.stage2_config)

@@ -315,3 +315,15 @@ def make_toy_voc(out_dir: str,
         json.dump(params, f, indent=2)
         f.write('\n')
     return splits
+
+
+def ensure_toy_voc(out_dir: str) -> str:
+    """Draw the default toy set into ``out_dir`` unless a finished one (its
+    ``toy_voc.json``, written last) is there.
+
+    Returns:
+        str: ``out_dir``.
+    """
+    if not osp.isfile(osp.join(out_dir, MARKER_FILE)):
+        make_toy_voc(out_dir)
+    return out_dir
