@@ -2,7 +2,6 @@
 """Real mmengine Runners train, save, test and resume the toy configs."""
 import os.path as osp
 
-import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -116,9 +115,3 @@ def test_method_loads_a_baseline_checkpoint_into_both_networks(
     for key, value in base.items():
         assert torch.equal(runner.model.state_dict()[key], value), key
         assert torch.equal(support[key], value), key
-
-
-def test_method_refuses_batch_of_one(toy_voc, tmp_path):
-    cfg = toy_cfg(METHOD, toy_voc, tmp_path, batch_size=1)
-    with pytest.raises(ValueError, match='batch_size >= 2'):
-        Runner.from_cfg(cfg).train()

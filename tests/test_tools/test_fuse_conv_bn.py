@@ -1,9 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """``tools/test.py --fuse-conv-bn``: the CAM evaluation on a folded,
 channels-last network gives the same metrics."""
-from mmengine.config import Config
-from mmengine.runner import Runner
-from torch import nn
 
 
 def test_fuse_conv_bn_keeps_the_cam_miou(toy_cam_checkpoint, load_tool,
@@ -19,22 +16,3 @@ def test_fuse_conv_bn_keeps_the_cam_miou(toy_cam_checkpoint, load_tool,
     # float rounding may move a pixel across a threshold, no more
     assert abs(fused['mIoU'] - plain['mIoU']) < 0.05
     assert plain['mIoU'] > 0
-
-
-def test_the_hook_folds_the_loaded_model(toy_cam_checkpoint, tmp_path):
-    cfg_path, ckpt = toy_cam_checkpoint
-    cfg = Config.fromfile(cfg_path)
-    cfg.merge_from_dict(
-        dict(
-            load_from=ckpt,
-            work_dir=str(tmp_path),
-            custom_hooks=[dict(type='PrepareForInferenceHook')]))
-    cfg.test_dataloader.dataset.indices = 4
-    runner = Runner.from_cfg(cfg)
-    assert any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm)
-        for m in runner.model.modules())
-    runner.test()
-    assert not any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm)
-        for m in runner.model.modules())
