@@ -14,9 +14,11 @@ IRN's ``cls_labels.npy``)::
         toy_voc.json                    generation parameters (marks the set)
 
 ``train`` is the first ``num_train`` images of ``train_aug``; ``val`` is
-disjoint. Five VOC classes appear, each with its own shape and colour or
-texture, 1-3 objects per image (sometimes of two classes), on cluttered
-backgrounds of noise, stripes and blobs. Masks carry a 255 band along every
+disjoint. Five VOC classes appear, 1-3 objects per image (sometimes of two
+classes). In the default style ('shapes') each class has its own shape and
+colour or texture, on cluttered backgrounds of noise, stripes and blobs; the
+'parts' style draws CAM's documented failure modes instead (see
+:data:`STYLES`). Masks carry a 255 band along every
 label boundary, as VOC's do. The same arguments give byte-identical files.
 
 From the command line: ``python tools/misc/make_toy_voc.py data/toy_voc``.
@@ -133,44 +135,43 @@ def _iou(a: tuple, b: tuple) -> float:
     return inter / (area - inter)
 
 
-def _draw_sample(rng: np.random.Generator, min_size: int, max_size: int):
-    """Draw one image with its label mask and visible objects.
+def _place_box(rng: np.random.Generator, h: int, w: int, boxes: list,
+               rel_size: tuple, max_iou: float):
+    """A box of side ``rel_size`` x the image's shorter side overlapping
+    none of ``boxes`` by more than ``max_iou``, or None after 20 tries.
+
+    Rejection sampling keeps objects from hiding each other.
+    """
+    for _ in range(20):
+        size = rng.uniform(*rel_size) * min(h, w)
+        aspect = rng.uniform(0.75, 1.33)
+        bw, bh = size * aspect, size / aspect
+        x0 = rng.uniform(0, w - bw)
+        y0 = rng.uniform(0, h - bh)
+        box = (x0, y0, x0 + bw, y0 + bh)
+        if all(_iou(box, other) < max_iou for other in boxes):
+            return box
+    return None
+
+
+def _choose_classes(rng: np.random.Generator, max_objects: int):
+    """One or two classes and the class of each of 1..``max_objects``."""
+    num_classes = 1 if rng.random() < 0.7 else 2
+    chosen = rng.choice(len(TOY_CLASSES), num_classes, replace=False)
+    num_objects = int(rng.integers(num_classes, max_objects + 1))
+    kinds = list(chosen) + list(rng.choice(chosen, num_objects - num_classes))
+    return chosen, kinds
+
+
+def _finish_sample(rng: np.random.Generator, img: np.ndarray,
+                   label: np.ndarray, instance: np.ndarray, drawn: list):
+    """Add sensor noise, the ignore band and the objects' boxes.
 
     Returns:
         tuple: RGB uint8 image (H, W, 3), uint8 mask (H, W) with 0, VOC
-        class indices and 255, and a list of (class name, box, difficult).
+        class indices and 255, and a list of (class name, box, difficult)
+        of the visible objects.
     """
-    h, w = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
-    img = np.asarray(_background(rng, h, w), dtype=np.float32).copy()
-    label = np.zeros((h, w), dtype=np.uint8)
-    instance = np.zeros((h, w), dtype=np.int32)
-
-    num_classes = 1 if rng.random() < 0.7 else 2
-    chosen = rng.choice(len(TOY_CLASSES), num_classes, replace=False)
-    num_objects = int(rng.integers(num_classes, 4))
-    kinds = list(chosen) + list(rng.choice(chosen, num_objects - num_classes))
-    boxes, drawn = [], []
-    for kind in kinds:
-        name, shape, colour, texture = TOY_CLASSES[kind]
-        # Rejection sampling keeps objects from hiding each other.
-        for _ in range(20):
-            size = rng.uniform(0.3, 0.6) * min(h, w)
-            aspect = rng.uniform(0.75, 1.33)
-            bw, bh = size * aspect, size / aspect
-            x0 = rng.uniform(0, w - bw)
-            y0 = rng.uniform(0, h - bh)
-            box = (x0, y0, x0 + bw, y0 + bh)
-            if all(_iou(box, other) < 0.2 for other in boxes):
-                break
-        else:
-            continue
-        boxes.append(box)
-        mask = _shape_mask(shape, box, rng, h, w)
-        img[mask] = _texture(texture, colour, rng, h, w)[mask]
-        label[mask] = VOC_CLASSES.index(name)
-        drawn.append((name, len(drawn) + 1))
-        instance[mask] = len(drawn)
-
     img += rng.normal(0, 10, size=img.shape) * rng.uniform(0.5, 1.5)
     img = np.clip(img * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
     label[_boundary(label)] = IGNORE_INDEX
@@ -186,6 +187,106 @@ def _draw_sample(rng: np.random.Generator, min_size: int, max_size: int):
                 int(ys.max()) + 1)
         objects.append((name, bbox, int(visible.sum() < 150)))
     return img, label, objects
+
+
+def _draw_sample(rng: np.random.Generator, min_size: int, max_size: int):
+    """Draw one image of the 'shapes' style; returns as
+    :func:`_finish_sample`."""
+    h, w = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
+    img = np.asarray(_background(rng, h, w), dtype=np.float32).copy()
+    label = np.zeros((h, w), dtype=np.uint8)
+    instance = np.zeros((h, w), dtype=np.int32)
+
+    _, kinds = _choose_classes(rng, max_objects=3)
+    boxes, drawn = [], []
+    for kind in kinds:
+        name, shape, colour, texture = TOY_CLASSES[kind]
+        box = _place_box(rng, h, w, boxes, (0.3, 0.6), max_iou=0.2)
+        if box is None:
+            continue
+        boxes.append(box)
+        mask = _shape_mask(shape, box, rng, h, w)
+        img[mask] = _texture(texture, colour, rng, h, w)[mask]
+        label[mask] = VOC_CLASSES.index(name)
+        drawn.append((name, len(drawn) + 1))
+        instance[mask] = len(drawn)
+    return _finish_sample(rng, img, label, instance, drawn)
+
+
+# The 'parts' style draws CAM's two documented failure modes. An object is a
+# large body whose colour is mostly shared by all classes (a 30 % tint of
+# the class colour and the class shape are its only, weak, cues; bodies
+# without a part clutter half of the backgrounds as decoys) plus a small part
+# in the class's own colour and texture: the discriminative part. The first
+# class co-occurs with a sky background.
+BODY_COLOURS = ((150, 120, 100), (120, 130, 150), (140, 140, 110), (110, 140,
+                                                                    120))
+BODY_TINT = 0.3
+PART_RADIUS = (0.3, 0.45)  # of the body's half size
+SKY_PROB = (0.85, 0.1)  # with the co-occurring class / without it
+
+
+def _sky(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A blue vertical gradient with soft light clouds, float (h, w, 3)."""
+    top = np.array([60, 110, 200]) + rng.integers(-15, 16, size=3)
+    bottom = np.array([150, 190, 235]) + rng.integers(-15, 16, size=3)
+    t = np.linspace(0, 1, h)[:, None, None]
+    sky = (top * (1 - t) + bottom * t) * np.ones((1, w, 1))
+    canvas = Image.new('L', (w, h), 0)
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(rng.integers(1, 4)):
+        cx, cy = rng.integers(0, w), rng.integers(0, h)
+        rx, ry = rng.integers(6, 20), rng.integers(3, 8)
+        draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=255)
+    cloud = np.asarray(canvas, dtype=np.float32)[..., None] / 255 * 0.6
+    return sky * (1 - cloud) + 240 * cloud
+
+
+def _draw_part_sample(rng: np.random.Generator, min_size: int, max_size: int):
+    """Draw one image of the 'parts' style; returns as
+    :func:`_finish_sample`."""
+    h, w = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
+    chosen, kinds = _choose_classes(rng, max_objects=2)
+    sky_prob = SKY_PROB[0] if 0 in chosen else SKY_PROB[1]
+    if rng.random() < sky_prob:
+        img = _sky(rng, h, w)
+    else:
+        img = np.asarray(_background(rng, h, w), dtype=np.float32).copy()
+    label = np.zeros((h, w), dtype=np.uint8)
+    instance = np.zeros((h, w), dtype=np.int32)
+    num_decoys = int(rng.random() < 0.5)
+    boxes, drawn = [], []
+    yy, xx = np.mgrid[0:h, 0:w]
+    for kind in [None] * num_decoys + kinds:
+        box = _place_box(rng, h, w, boxes, (0.4, 0.7), max_iou=0.1)
+        if box is None:
+            continue
+        boxes.append(box)
+        shape_kind = rng.integers(len(TOY_CLASSES)) if kind is None else kind
+        body = _shape_mask(TOY_CLASSES[shape_kind][1], box, rng, h, w)
+        base = BODY_COLOURS[rng.integers(len(BODY_COLOURS))]
+        colour = tuple(
+            int((1 - BODY_TINT) * b + BODY_TINT * t)
+            for b, t in zip(base, TOY_CLASSES[shape_kind][2]))
+        img[body] = _texture('solid', colour, rng, h, w)[body]
+        if kind is None:
+            continue
+        name, _, part_colour, texture = TOY_CLASSES[kind]
+        ys, xs = np.nonzero(body)
+        centre = rng.integers(len(ys))
+        radius = rng.uniform(*PART_RADIUS) * min(box[2] - box[0],
+                                                 box[3] - box[1]) / 2
+        part = ((yy - ys[centre])**2 +
+                (xx - xs[centre])**2 <= radius**2) & body
+        img[part] = _texture(texture, part_colour, rng, h, w)[part]
+        label[body] = VOC_CLASSES.index(name)
+        drawn.append((name, len(drawn) + 1))
+        instance[body] = len(drawn)
+    return _finish_sample(rng, img, label, instance, drawn)
+
+
+#: Drawing functions of the styles of :func:`make_toy_voc`.
+STYLES = dict(shapes=_draw_sample, parts=_draw_part_sample)
 
 
 def _xml_bytes(name: str, shape: tuple, objects: list,
@@ -242,7 +343,8 @@ def make_toy_voc(out_dir: str,
                  num_train: int = 60,
                  num_val: int = 60,
                  min_size: int = 64,
-                 max_size: int = 128) -> dict:
+                 max_size: int = 128,
+                 style: str = 'shapes') -> dict:
     """Write the toy VOC data set to ``out_dir``.
 
     Args:
@@ -258,6 +360,11 @@ def make_toy_voc(out_dir: str,
             Defaults to 60.
         min_size (int): Smallest image side in pixels. Defaults to 64.
         max_size (int): Largest image side in pixels. Defaults to 128.
+        style (str): 'shapes' (the embedded set: each class has its own
+            shape and colour or texture) or 'parts' (CAM's failure modes:
+            weakly class-specific bodies with a small discriminative part,
+            decoy bodies, a background co-occurring with one class).
+            Defaults to 'shapes'.
 
     Returns:
         dict: Split name -> list of image names.
@@ -266,6 +373,9 @@ def make_toy_voc(out_dir: str,
         raise ValueError('need 0 < num_train <= num_train_aug and '
                          f'num_val >= 1, got {num_train}, {num_train_aug}, '
                          f'{num_val}')
+    if style not in STYLES:
+        raise ValueError(f'style must be one of {sorted(STYLES)}, got '
+                         f'{style!r}')
     if not 8 <= min_size <= max_size:
         raise ValueError(f'need 8 <= min_size <= max_size, got {min_size}, '
                          f'{max_size}')
@@ -280,7 +390,7 @@ def make_toy_voc(out_dir: str,
 
     cls_labels = {}
     for name in train_aug + val:
-        img, label, objects = _draw_sample(rng, min_size, max_size)
+        img, label, objects = STYLES[style](rng, min_size, max_size)
         Image.fromarray(img).save(
             osp.join(out_dir, 'JPEGImages', f'{name}.jpg'), quality=90)
         Image.fromarray(label).save(
@@ -310,6 +420,7 @@ def make_toy_voc(out_dir: str,
         num_val=num_val,
         min_size=min_size,
         max_size=max_size,
+        style=style,
         classes=[c[0] for c in TOY_CLASSES])
     with open(osp.join(out_dir, MARKER_FILE), 'w') as f:
         json.dump(params, f, indent=2)

@@ -6,6 +6,7 @@ Usage: ``python tools/misc/make_toy_voc.py data/toy_voc [--seed 0]``
 import argparse
 
 from mmseg_wsss.datasets import make_toy_voc
+from mmseg_wsss.datasets.toy_voc import STYLES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -19,6 +20,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--min-size', type=int, default=64)
     parser.add_argument('--max-size', type=int, default=128)
+    parser.add_argument(
+        '--style',
+        default='shapes',
+        choices=sorted(STYLES),
+        help="'parts': CAM's failure modes (discriminative parts, a "
+        'co-occurring background)')
     return parser.parse_args(argv)
 
 
@@ -32,7 +39,8 @@ def main(argv=None) -> None:
         num_train=args.num_train,
         num_val=args.num_val,
         min_size=args.min_size,
-        max_size=args.max_size)
+        max_size=args.max_size,
+        style=args.style)
     sizes = ', '.join(f'{k}: {len(v)}' for k, v in splits.items())
     print(f'toy VOC data set written to {args.out_dir} ({sizes})')
 
