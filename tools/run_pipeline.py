@@ -1,8 +1,10 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Run the whole WSSS pipeline, resumable step by step, with a report.
 
-Stage-1 training -> CAM sweep -> pseudo labels (+ CRF) -> pseudo-mask mIoU ->
-stage-2 training -> val mIoU -> pictures -> ``WORK_DIR/report.md``. A step
+Stage 1a (the CAM baseline named by the method config's ``baseline_config``)
+-> its CAM sweep -> stage 1b (the method, both networks initialised from
+1a) -> CAM sweep -> pseudo labels (+ CRF) -> pseudo-mask mIoU -> stage-2
+training -> val mIoU -> pictures -> ``WORK_DIR/report.md``. A step
 whose result exists (``WORK_DIR/steps/<step>.json``) is skipped, so rerunning
 after a crash continues where it stopped. Example (the toy demo)::
 
@@ -17,7 +19,7 @@ import time
 
 from mmengine.config import Config, DictAction
 
-from mmseg_wsss.apis.pipeline import STEPS, WSSSPipeline
+from mmseg_wsss.apis.pipeline import STEPS, WSSSPipeline, baseline_config_of
 from mmseg_wsss.datasets import ensure_toy_voc
 
 
@@ -25,6 +27,16 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Seeds -> pseudo labels -> segmentation, resumable')
     parser.add_argument('stage1_config', help='CAM network config')
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument(
+        '--baseline-config',
+        help='stage-1a CAM baseline that initialises stage 1 (default: the '
+        "stage-1 config's baseline_config)")
+    baseline.add_argument(
+        '--no-baseline',
+        action='store_true',
+        help='no stage 1a: stage 1 trains from its own initialisation (with '
+        'the warm-up model.train_cfg.self_sup_start_iter, if any)')
     parser.add_argument('stage2_config', help='segmentation config')
     parser.add_argument('--work-dir', required=True, help='output folder')
     parser.add_argument(
@@ -53,6 +65,11 @@ def parse_args(argv=None):
         action=DictAction,
         help='overrides of the stage-1 config (key=value)')
     parser.add_argument(
+        '--cfg-options-baseline',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the stage-1a baseline config (key=value)')
+    parser.add_argument(
         '--cfg-options-stage2',
         nargs='+',
         action=DictAction,
@@ -73,6 +90,13 @@ def main(argv=None):
         cfg1.merge_from_dict(args.cfg_options_stage1)
     if args.cfg_options_stage2:
         cfg2.merge_from_dict(args.cfg_options_stage2)
+    baseline = None
+    if args.baseline_config:
+        baseline = Config.fromfile(args.baseline_config)
+    elif not args.no_baseline:
+        baseline = baseline_config_of(cfg1)
+    if baseline is not None and args.cfg_options_baseline:
+        baseline.merge_from_dict(args.cfg_options_baseline)
     crf = None
     if args.crf:
         crf = dict(cfg1.model.get('test_cfg', {}).get('crf') or {})
@@ -80,6 +104,7 @@ def main(argv=None):
         cfg1,
         cfg2,
         args.work_dir,
+        baseline_cfg=baseline,
         data_root=data_root,
         crf=crf,
         num_pictures=args.num_pictures)

@@ -1,6 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""The whole WSSS pipeline as resumable steps: seeds -> pseudo labels ->
-segmentation, with a Markdown report.
+"""The whole WSSS pipeline as resumable steps: CAM baseline -> seeds of the
+method -> pseudo labels -> segmentation, with a Markdown report.
 
 Every step writes its result to ``work_dir/steps/<step>.json`` last, after
 its outputs; a step whose JSON exists is skipped, so a crashed run continues
@@ -25,10 +25,11 @@ from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pseudo_labels import make_pseudo_labels
 
-STEPS = ('train_cams', 'eval_cams', 'pseudo_labels', 'eval_pseudo_labels',
-         'train_seg', 'eval_seg', 'pictures')
+STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
+         'pseudo_labels', 'eval_pseudo_labels', 'train_seg', 'eval_seg',
+         'pictures')
 # the step that trains the network of each stage
-TRAIN_STEPS = {1: 'train_cams', 2: 'train_seg'}
+TRAIN_STEPS = {'1a': 'train_baseline', 1: 'train_cams', 2: 'train_seg'}
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -41,27 +42,36 @@ def _dataset_cfg(loader_cfg: dict) -> dict:
 
 
 class WSSSPipeline:
-    """Stage 1 (CAM network) -> pseudo labels -> stage 2 (segmentation).
+    """Stage 1a (CAM baseline) -> stage 1b (the method, initialised from
+    1a) -> pseudo labels -> stage 2 (segmentation).
 
     Steps, each skipped when ``steps/<step>.json`` exists:
 
-    1. ``train_cams``: train ``stage1_cfg`` in ``work_dir/stage1``.
-    2. ``eval_cams``: CAM mIoU with the background-threshold sweep
+    1. ``train_baseline``: train ``baseline_cfg`` in ``work_dir/stage1a``.
+    2. ``eval_baseline``: its CAM mIoU, as step 4 measures it.
+    3. ``train_cams``: train ``stage1_cfg`` in ``work_dir/stage1``, both
+       networks initialised from the checkpoint of step 1 (``load_from``).
+    4. ``eval_cams``: CAM mIoU with the background-threshold sweep
        (``CAMIoUMetric``) on the config's test split (VOC ``train``).
-    3. ``pseudo_labels``: pseudo masks of ``pseudo_split`` (``train_aug``)
-       at the best threshold of step 2 (+ dense CRF if ``crf``).
-    4. ``eval_pseudo_labels``: pseudo-mask mIoU on ``eval_split``.
-    5. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
-    6. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
-    7. ``pictures``: a CAM grid and predictions on ``val``.
+    5. ``pseudo_labels``: pseudo masks of ``pseudo_split`` (``train_aug``)
+       at the best threshold of step 4 (+ dense CRF if ``crf``).
+    6. ``eval_pseudo_labels``: pseudo-mask mIoU on ``eval_split``.
+    7. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
+    8. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
+    9. ``pictures``: a CAM grid and predictions on ``val``.
 
-    Then ``work_dir/report.md`` gathers the three mIoUs, the threshold,
-    timings and pictures.
+    Without ``baseline_cfg`` steps 1-2 are skipped and stage 1 trains from
+    its own initialisation. Then ``work_dir/report.md`` gathers the mIoUs
+    (baseline and method CAMs side by side), the threshold, timings and
+    pictures.
 
     Args:
         stage1_cfg (Config): CAM network config (mmseg-wsss).
         stage2_cfg (Config): Segmentation config trained on pseudo labels.
         work_dir (str): Output folder.
+        baseline_cfg (Config, optional): The CAM baseline of stage 1a that
+            initialises stage 1 (see :func:`baseline_config_of`). Defaults
+            to None (no stage 1a).
         data_root (str, optional): Overrides ``data_root`` of every
             dataloader of both configs. Defaults to None.
         crf (dict, optional): Dense CRF parameters for the pseudo labels;
@@ -77,6 +87,7 @@ class WSSSPipeline:
                  stage1_cfg: Config,
                  stage2_cfg: Config,
                  work_dir: str,
+                 baseline_cfg: Optional[Config] = None,
                  data_root: Optional[str] = None,
                  crf: Optional[dict] = None,
                  pseudo_split: str = 'train_aug',
@@ -85,8 +96,12 @@ class WSSSPipeline:
         self.work_dir = osp.abspath(work_dir)
         self.stage1_cfg = copy.deepcopy(stage1_cfg)
         self.stage2_cfg = copy.deepcopy(stage2_cfg)
+        self.baseline_cfg = copy.deepcopy(baseline_cfg)
+        configs = [self.stage1_cfg, self.stage2_cfg]
+        if self.baseline_cfg is not None:
+            configs.append(self.baseline_cfg)
         if data_root is not None:
-            for cfg in (self.stage1_cfg, self.stage2_cfg):
+            for cfg in configs:
                 for key in DATALOADERS:
                     _dataset_cfg(cfg[key])['data_root'] = data_root
         self.data_root = _dataset_cfg(
@@ -147,28 +162,40 @@ class WSSSPipeline:
         return Runner.from_cfg(cfg)
 
     # --------------------------------------------------------------- steps
-    def _stage_cfg(self, stage: int) -> Config:
-        return self.stage1_cfg if stage == 1 else self.stage2_cfg
+    def _stage_cfg(self, stage) -> Config:
+        return dict((('1a', self.baseline_cfg), (1, self.stage1_cfg),
+                     (2, self.stage2_cfg)))[stage]
 
-    def _train(self, stage: int) -> dict:
-        """Steps 1 and 5: train the network of ``stage`` (1 or 2)."""
+    def _train(self, stage) -> dict:
+        """Steps 1, 3 and 7: train the network of ``stage`` ('1a', 1, 2)."""
+        if self._stage_cfg(stage) is None:
+            return dict(skipped_reason='no baseline config')
         name = f'stage{stage}'
         work_dir = osp.join(self.work_dir, name)
         # a crashed training resumes from its last checkpoint
         resume = osp.exists(osp.join(work_dir, 'last_checkpoint'))
+        options = dict(resume=resume)
+        if stage == 1 and self.baseline_cfg is not None and not resume:
+            options['load_from'] = self._checkpoint('1a')
         runner = self._runner(
-            self._stage_cfg(stage), work_dir, name, resume=resume)
+            self._stage_cfg(stage), work_dir, name, **options)
         runner.train()
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
-        return dict(checkpoint=checkpoint, iters=runner.iter, resumed=resume)
+        return dict(
+            checkpoint=checkpoint,
+            iters=runner.iter,
+            resumed=resume,
+            init_from=options.get('load_from'))
 
-    def _checkpoint(self, stage: int) -> str:
+    def _checkpoint(self, stage) -> str:
         """The checkpoint that trained the network of ``stage``."""
         return self.result(TRAIN_STEPS[stage])['checkpoint']
 
-    def _test(self, stage: int) -> dict:
-        """Steps 2 and 6: test the trained network of ``stage``."""
+    def _test(self, stage) -> dict:
+        """Steps 2, 4 and 8: test the trained network of ``stage``."""
+        if self._stage_cfg(stage) is None:
+            return dict(skipped_reason='no baseline config')
         name = f'stage{stage}_eval'
         runner = self._runner(
             self._stage_cfg(stage),
@@ -178,13 +205,15 @@ class WSSSPipeline:
         metrics = runner.test()
         return {k: _plain(v) for k, v in metrics.items()}
 
+    train_baseline = functools.partialmethod(_train, '1a')
+    eval_baseline = functools.partialmethod(_test, '1a')
     train_cams = functools.partialmethod(_train, 1)
     eval_cams = functools.partialmethod(_test, 1)
     train_seg = functools.partialmethod(_train, 2)
     eval_seg = functools.partialmethod(_test, 2)
 
     def pseudo_labels(self) -> dict:
-        """Step 3: pseudo masks at the best threshold of step 2."""
+        """Step 5: pseudo masks at the best threshold of step 4."""
         bg_thr = self.result('eval_cams').get('best_bg_thr')
         summary = make_pseudo_labels(
             self.stage1_cfg,
@@ -202,13 +231,13 @@ class WSSSPipeline:
             out_dir=self.pseudo_dir)
 
     def eval_pseudo_labels(self) -> dict:
-        """Step 4: pseudo-mask mIoU against the ground truth."""
+        """Step 6: pseudo-mask mIoU against the ground truth."""
         metrics = evaluate_pseudo_labels(self.pseudo_dir, self.data_root,
                                          self.eval_split)
         return {k: _plain(v) for k, v in metrics.items()}
 
     def pictures(self) -> dict:
-        """Step 7: CAM grid of ``eval_split`` and predictions on val."""
+        """Step 9: CAM grid of ``eval_split`` and predictions on val."""
         cams = osp.join(self.work_dir, 'cam_grid.png')
         cam_grid(
             init_model(self.stage1_cfg, self._checkpoint(1), prepare=True),
@@ -234,7 +263,10 @@ class WSSSPipeline:
             f'{"skipped (done before)" if res.get("skipped") else "ran"} |'
             for step, res in results.items()
         ]
+        baseline = ('none' if self.baseline_cfg is None else
+                    f'`{self.baseline_cfg.filename}`')
         body = ['# WSSS pipeline report', '',
+                f'- stage 1a (baseline): {baseline}',
                 f'- stage 1: `{self.stage1_cfg.filename}`',
                 f'- stage 2: `{self.stage2_cfg.filename}`',
                 f'- data: `{self.data_root}`', '', '## Results', ''] + \
@@ -261,18 +293,60 @@ class WSSSPipeline:
             return 'n/a' if value is None else f'{value:.2f}'
 
         cam = results.get('eval_cams', {})
+        base = results.get('eval_baseline', {})
         pseudo = results.get('pseudo_labels', {})
-        return [
+        rows = [
             '| measure | split | mIoU (%) | notes |',
             '|---|---|---:|---|',
-            f'| CAM (seeds) | {self.eval_split} | {miou("eval_cams")} | '
-            f'best background threshold {cam.get("best_bg_thr", "n/a")} |',
+        ]
+        if base.get('mIoU') is not None:
+            rows.append(f'| CAM, stage 1a (baseline) | {self.eval_split} | '
+                        f'{miou("eval_baseline")} | best background '
+                        f'threshold {base.get("best_bg_thr", "n/a")} |')
+        rows.append(f'| CAM, stage 1 (method) | {self.eval_split} | '
+                    f'{miou("eval_cams")} | best background threshold '
+                    f'{cam.get("best_bg_thr", "n/a")} |')
+        if base.get('mIoU') is not None and cam.get('mIoU') is not None:
+            rows.append(f'| CAM, method - baseline | {self.eval_split} | '
+                        f'{cam["mIoU"] - base["mIoU"]:+.2f} | stage 1 '
+                        'continues stage 1a |')
+        return rows + [
             f'| pseudo masks | {self.eval_split} | '
             f'{miou("eval_pseudo_labels")} | threshold '
             f'{pseudo.get("bg_thr", "n/a")}, CRF '
             f'{"on" if pseudo.get("crf") else "off"} |',
             f'| segmentation | val | {miou("eval_seg")} | stage 2 |',
         ]
+
+
+def baseline_config_of(cfg: Config) -> Optional[Config]:
+    """The stage-1a baseline config a method config names, if any.
+
+    A method config names the CAM baseline that initialises it with a
+    top-level ``baseline_config``: a path relative to the config's own file
+    (``'../toy/cam_r18-tiny_...py'``) or mmengine's ``'mmseg_wsss::...'``.
+
+    Args:
+        cfg (Config): A stage-1 config, loaded from its file.
+
+    Returns:
+        Config | None: The baseline config, None when ``cfg`` names none.
+
+    Raises:
+        FileNotFoundError: The named file does not exist; the message names
+            the config that names it.
+    """
+    path = cfg.get('baseline_config')
+    if path is None:
+        return None
+    if '::' not in path and not osp.isabs(path):
+        path = osp.join(osp.dirname(cfg.filename), path)
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f'{cfg.filename}: baseline_config {cfg.baseline_config!r} not '
+            f'found ({err})') from err
 
 
 def _plain(value):

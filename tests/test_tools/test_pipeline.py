@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """tools/run_pipeline.py end to end on the toy data, and its resumption."""
 import importlib.util
+import json
 import math
 import os
 import os.path as osp
@@ -28,11 +29,12 @@ def _argv(toy_voc, work_dir):
         STAGE1, STAGE2, '--work-dir',
         str(work_dir), '--data-root', toy_voc, '--num-pictures', '2',
         '--cfg-options-stage1', 'train_cfg.max_iters=6',
-        'model.train_cfg.self_sup_start_iter=2',
         'train_dataloader.batch_size=4', 'model.test_cfg.scales=[1.0,0.5]',
-        'test_dataloader.dataset.indices=8', '--cfg-options-stage2',
+        'test_dataloader.dataset.indices=8', '--cfg-options-baseline',
         'train_cfg.max_iters=4', 'train_dataloader.batch_size=4',
-        'test_dataloader.dataset.indices=8'
+        'model.test_cfg.scales=[1.0,0.5]', 'test_dataloader.dataset.indices=8',
+        '--cfg-options-stage2', 'train_cfg.max_iters=4',
+        'train_dataloader.batch_size=4', 'test_dataloader.dataset.indices=8'
     ]
 
 
@@ -47,15 +49,22 @@ def _report_mious(work_dir):
     with open(osp.join(work_dir, 'report.md')) as f:
         report = f.read()
     rows = re.findall(
-        r'^\| (CAM \(seeds\)|pseudo masks|segmentation) \| '
+        r'^\| (CAM, [^|]+|pseudo masks|segmentation) \| '
         r'\w+ \| ([^|]+) \|', report, re.M)
     return report, {name: float(value) for name, value in rows}
 
 
-def test_pipeline_writes_report_with_three_finite_mious(pipeline_run):
+def test_pipeline_writes_report_with_finite_mious(pipeline_run):
     report, mious = _report_mious(pipeline_run)
-    assert set(mious) == {'CAM (seeds)', 'pseudo masks', 'segmentation'}
+    difference = mious.pop('CAM, method - baseline')
+    assert set(mious) == {
+        'CAM, stage 1a (baseline)', 'CAM, stage 1 (method)', 'pseudo masks',
+        'segmentation'
+    }
     assert all(math.isfinite(v) and 0 <= v <= 100 for v in mious.values())
+    assert difference == pytest.approx(
+        mious['CAM, stage 1 (method)'] - mious['CAM, stage 1a (baseline)'],
+        abs=0.01)
     assert 'best background threshold' in report
     for picture in ('cam_grid.png', 'val_predictions.png'):
         assert osp.getsize(osp.join(pipeline_run, picture)) > 0
@@ -68,6 +77,25 @@ def test_pipeline_writes_report_with_three_finite_mious(pipeline_run):
         names = f.read().split()
     assert sorted(os.listdir(osp.join(pipeline_run, 'pseudo_labels'))) == \
         sorted(n + '.png' for n in names)
+
+
+def test_stage_1b_starts_from_the_stage_1a_checkpoint(pipeline_run):
+    with open(osp.join(pipeline_run, 'steps', 'train_baseline.json')) as f:
+        baseline = json.load(f)
+    with open(osp.join(pipeline_run, 'steps', 'train_cams.json')) as f:
+        method = json.load(f)
+    assert baseline['iters'] == 4 and method['iters'] == 6
+    assert method['init_from'] == baseline['checkpoint']
+    assert osp.dirname(baseline['checkpoint']) == osp.join(
+        str(pipeline_run), 'stage1a')
+    # mmengine loaded it into the method's runner
+    logs = [
+        osp.join(root, name)
+        for root, _, names in os.walk(osp.join(pipeline_run, 'stage1'))
+        for name in names if name.endswith('.log')
+    ]
+    text = ''.join(open(path).read() for path in logs)
+    assert f'Load checkpoint from {baseline["checkpoint"]}' in text
 
 
 def _report_data_root(report):

@@ -45,7 +45,7 @@ class SelfSupDiagnosticsHook(Hook):
       from other images, or from the memory only;
     - ``cos_own`` / ``cos_other`` / ``own_proto_wins``: MainNet's pixel
       features against their own and the closest other prototype;
-    - ``mam_target_fg_recall`` / ``mam_target_fg_precision``: MAM's
+    - ``mam_target_cam_fg_recall`` / ``mam_target_cam_fg_precision``: MAM's
       scale-1.0 target, normalised like a CAM, at the same threshold.
 
     Args:
