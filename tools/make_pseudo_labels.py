@@ -53,6 +53,23 @@ def parse_args(argv=None):
         help='also save the CAMs of the present classes as float16 .npz in '
         'OUT/cams')
     parser.add_argument(
+        '--relation-labels',
+        metavar='DIR',
+        help="also write IRN's relation labels (0 background, 1..C classes, "
+        '255 unknown) as PNGs in DIR, for an IRN config')
+    parser.add_argument(
+        '--conf-fg-thr',
+        type=float,
+        default=0.30,
+        help='relation labels: background score for confident foreground '
+        '(default: 0.30)')
+    parser.add_argument(
+        '--conf-bg-thr',
+        type=float,
+        default=0.05,
+        help='relation labels: background score for confident background '
+        '(default: 0.05)')
+    parser.add_argument(
         '--overwrite',
         action='store_true',
         help='recompute images whose PNG exists (default: skip them)')
@@ -83,6 +100,10 @@ def main(argv=None):
         bg_thr=args.bg_thr,
         ignore_band=args.ignore_band,
         cam_dir=osp.join(args.out, 'cams') if args.save_cams else None,
+        relation_dir=args.relation_labels,
+        relation=dict(
+            conf_fg_thr=args.conf_fg_thr, conf_bg_thr=args.conf_bg_thr)
+        if args.relation_labels else None,
         overwrite=args.overwrite,
         workers=args.workers,
         work_dir=args.work_dir,

@@ -36,6 +36,8 @@ def export_cfg(config: Union[str, Path, Config],
                bg_thr: Optional[float] = None,
                ignore_band: Optional[float] = None,
                cam_dir: Optional[str] = None,
+               relation_dir: Optional[str] = None,
+               relation: Optional[dict] = None,
                overwrite: bool = False,
                workers: int = 0,
                work_dir: Optional[str] = None,
@@ -59,6 +61,14 @@ def export_cfg(config: Union[str, Path, Config],
         cam_dir (str, optional): Also save the normalised CAMs of the
             present classes there, ``{image name}.npz`` (``cams`` (K, H, W)
             float16, ``classes`` (K,) uint8 mask indices). Defaults to None.
+        relation_dir (str, optional): Also write IRN's relation labels
+            there, ``{image name}.png`` (0 background, 1..C classes, 255
+            unknown), by a CRF per image in the writer processes. Defaults to
+            None.
+        relation (dict, optional): Arguments of
+            :class:`~mmseg_wsss.evaluation.metrics.pseudo_label_writer.RelationOutput`
+            (``conf_fg_thr``, ``conf_bg_thr``, ...). Defaults to None (its
+            defaults).
         overwrite (bool): Recompute images whose outputs exist. Defaults to
             False.
         workers (int): Writer processes (CRF, PNG encoding, writes).
@@ -76,7 +86,12 @@ def export_cfg(config: Union[str, Path, Config],
         config, Config) else Config.fromfile(config)
     thr = cfg.model.test_cfg.get('bg_thr') if bg_thr is None else bg_thr
     outputs = [] if cam_dir is None else [dict(kind='cams', dir=cam_dir)]
-    # the PNG last: on disk it implies the CAMs are there too
+    if relation_dir is not None:
+        outputs.append(
+            dict(kind='relation', dir=relation_dir, **(relation or {})))
+    elif relation is not None:
+        raise ValueError('relation arguments given without a relation_dir')
+    # the PNG last: on disk it implies the other outputs are there too
     outputs.append(
         dict(
             kind='label',

@@ -10,6 +10,7 @@ from PIL import Image
 
 from mmseg_wsss.apis import (build_infer_dataset, export_cfg, init_model,
                              make_pseudo_labels, predict_image)
+from mmseg_wsss.postprocessing import relation_labels
 from mmseg_wsss.utils import (SPLIT_FILE, image_name, read_split_names,
                               voc_palette)
 
@@ -200,3 +201,47 @@ def test_crf_ignore_band_and_cams(toy_cfg, toy_cam_checkpoint, toy_model,
                 cams['cams'],
                 sample.seg_logits.data[present + 1].numpy(),
                 atol=1e-3)
+
+
+def test_relation_labels_beside_the_pseudo_labels(toy_cfg, toy_cam_checkpoint,
+                                                  toy_model, tmp_path):
+    out_dir, rel_dir = str(tmp_path / 'pseudo'), str(tmp_path / 'relation')
+    relation = dict(conf_fg_thr=0.3, conf_bg_thr=0.05)
+    summary = export(
+        toy_cfg,
+        toy_cam_checkpoint,
+        out_dir,
+        tmp_path,
+        split='train4',
+        cam_dir=str(tmp_path / 'cams'),
+        relation_dir=rel_dir,
+        relation=relation,
+        workers=1)
+    assert (summary['written'], summary['skipped']) == (4, 0)
+    dataset = build_infer_dataset(toy_cfg, 'train4')
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        present = np.flatnonzero(info['img_labels'])
+        sample = predict_image(toy_model, dataset[idx])
+        img = np.array(Image.open(info['img_path']).convert('RGB'))
+        expected = relation_labels(img,
+                                   sample.seg_logits.data[present + 1].numpy(),
+                                   present + 1, **relation)
+        with Image.open(
+                osp.join(rel_dir,
+                         image_name(info['img_path']) + '.png')) as png:
+            assert png.mode == 'P' and png.getpalette() == voc_palette()
+            np.testing.assert_array_equal(np.array(png), expected)
+    # a rerun finds every image done, relation labels included
+    again = export(
+        toy_cfg,
+        toy_cam_checkpoint,
+        out_dir,
+        tmp_path,
+        split='train4',
+        cam_dir=str(tmp_path / 'cams'),
+        relation_dir=rel_dir,
+        relation=relation)
+    assert (again['written'], again['skipped']) == (0, 4)
+    with pytest.raises(ValueError, match='without a relation_dir'):
+        export_cfg(toy_cfg, 'x.pth', out_dir, relation=relation)

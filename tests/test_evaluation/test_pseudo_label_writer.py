@@ -1,11 +1,13 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """PseudoLabelWriter on hand-made predictions: files against labels worked
 out by hand, writer processes, errors."""
+import logging
 import os
 
 import numpy as np
 import pytest
 import torch
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import METRICS
@@ -13,7 +15,7 @@ from mmseg.structures import SegDataSample
 from PIL import Image
 
 from mmseg_wsss.evaluation import PseudoLabelWriter
-from mmseg_wsss.postprocessing import DenseCRF
+from mmseg_wsss.postprocessing import DenseCRF, relation_labels
 from mmseg_wsss.utils import voc_palette
 
 THR = 0.25
@@ -26,11 +28,11 @@ LABEL = [[1, 3, 1, 0], [0, 0, 1, 3]]
 BANDED = [[1, 3, 255, 0], [0, 255, 255, 3]]
 
 
-def _sample(img_path, h=2, w=4):
+def _sample(img_path, h=2, w=4, aeroplane=AEROPLANE, bird=BIRD):
     """A CAM segmentor's prediction with labels='gt', as a dict."""
     cams = torch.zeros(20, h, w)
-    cams[0] = torch.tensor(AEROPLANE)
-    cams[2] = torch.tensor(BIRD)
+    cams[0] = torch.tensor(aeroplane)
+    cams[2] = torch.tensor(bird)
     logits = torch.cat([torch.full((1, h, w), THR), cams])
     sample = SegDataSample(metainfo=dict(img_path=img_path))
     sample.seg_logits = PixelData(data=logits)
@@ -106,6 +108,59 @@ def test_cams_npz_and_crf(images, tmp_path):
     np.testing.assert_array_equal(_read(tmp_path / 'im0.png'), expected)
 
 
+class _Records(logging.Handler):
+    """Collects the log records of mmengine's current logger."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_relation_labels_png_and_a_warning_without_confident_pixels(
+        images, tmp_path):
+    writer = _writer([
+        dict(kind='cams', dir=str(tmp_path / 'cams')),
+        dict(
+            kind='relation',
+            dir=str(tmp_path / 'rel'),
+            conf_fg_thr=0.3,
+            conf_bg_thr=0.05,
+            crf=dict(iters=2)),
+    ])
+    # im1's CAMs lie between the thresholds everywhere: the high background
+    # score beats them, the low one loses to them, no pixel is sure
+    unsure = [[0.2] * 4] * 2
+    records = _Records()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(records)
+    try:
+        writer.process({}, [_sample(images[0])])
+        writer.process({}, [_sample(images[1], aeroplane=unsure, bird=unsure)])
+        assert writer.evaluate(2) == {'export/written': 2}
+    finally:
+        logger.removeHandler(records)
+    img = np.array(Image.open(images[0]).convert('RGB'))
+    expected = relation_labels(
+        img,
+        np.array([AEROPLANE, BIRD], np.float32), [1, 3],
+        0.3,
+        0.05,
+        crf=dict(iters=2))
+    np.testing.assert_array_equal(
+        _read(tmp_path / 'rel' / 'im0.png'), expected)
+    # the aeroplane's peak is sure of itself, its margin is not
+    assert 1 in expected and 255 in expected
+    np.testing.assert_array_equal(
+        _read(tmp_path / 'rel' / 'im1.png'), np.full((2, 4), 255))
+    assert [m for m in records.messages if 'no confident pixel' in m] == [
+        f'{images[1]}: no confident pixel in its CAMs; its relation labels '
+        'are all 255 (unknown)'
+    ]
+
+
 def test_writer_processes_write_the_same_files(images, tmp_path):
     files = {}
     for workers in (0, 2):
@@ -160,7 +215,7 @@ def test_stale_temporary_files_are_removed(images, tmp_path):
 def test_arguments_are_checked(tmp_path):
     out = str(tmp_path)
     with pytest.raises(ValueError, match='a kind'):
-        PseudoLabelWriter([dict(kind='relation', dir=out)])
+        PseudoLabelWriter([dict(kind='affinity', dir=out)])
     with pytest.raises(ValueError, match='and a dir'):
         PseudoLabelWriter([dict(kind='label', bg_thr=THR)])
     with pytest.raises(ValueError, match='bg_thr must lie in'):
@@ -171,6 +226,9 @@ def test_arguments_are_checked(tmp_path):
     with pytest.raises(KeyError, match='unknown keys'):
         PseudoLabelWriter(
             [dict(kind='label', dir=out, bg_thr=THR, crf=dict(itrs=3))])
+    with pytest.raises(ValueError, match='conf_bg_thr <= conf_fg_thr'):
+        PseudoLabelWriter(
+            [dict(kind='relation', dir=out, conf_fg_thr=0.1, conf_bg_thr=0.2)])
     with pytest.raises(ValueError, match='workers must be >= 0'):
         PseudoLabelWriter([dict(kind='cams', dir=out)], workers=-1)
     assert PseudoLabelWriter.output_files(

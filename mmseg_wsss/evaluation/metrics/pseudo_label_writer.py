@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Per-image outputs of a CAM network, written during ``runner.test()``."""
 import io
+import logging
 import multiprocessing
 import os
 import os.path as osp
@@ -13,9 +14,10 @@ import numpy as np
 import torch
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
-from mmseg_wsss.postprocessing import DenseCRF, pseudo_label
+from mmseg_wsss.postprocessing import DenseCRF, pseudo_label, relation_labels
 from mmseg_wsss.utils import (TEMP_SUFFIX, encode_palette_png, image_name,
                               read_rgb, voc_palette, write_file_atomically)
 
@@ -121,10 +123,53 @@ class CAMOutput:
         return buf.getvalue()
 
 
-# Output kinds by name. A new kind (e.g. IRN's relation labels from
-# ``image.cams``, ``image.classes + 1`` and ``image.rgb()``) is a class with
-# a ``suffix`` and ``encode(image, palette) -> bytes``, added here.
-OUTPUT_KINDS = dict(label=LabelOutput, cams=CAMOutput)
+class RelationOutput:
+    """IRN's relation labels (kind ``'relation'``), see
+    :func:`~mmseg_wsss.postprocessing.relation_labels`.
+
+    Confident foreground (its class), confident background (0) and unknown
+    pixels (255), each decided by a dense CRF; a 'P' mode PNG in the
+    dataset's palette at the image's size. An image with no confident
+    pixel still gets its (all-255) file, so the set stays complete, and a
+    warning naming it.
+
+    Args:
+        conf_fg_thr (float): Background score for confident foreground.
+            Defaults to 0.30.
+        conf_bg_thr (float): Background score for confident background.
+            Defaults to 0.05.
+        **kwargs: Other arguments of ``relation_labels`` (``gt_prob``,
+            ``crf``).
+    """
+    suffix = '.png'
+
+    def __init__(self,
+                 conf_fg_thr: float = 0.30,
+                 conf_bg_thr: float = 0.05,
+                 **kwargs) -> None:
+        if not 0 <= conf_bg_thr <= conf_fg_thr <= 1:
+            raise ValueError('relation labels need 0 <= conf_bg_thr <= '
+                             f'conf_fg_thr <= 1, got {conf_bg_thr} and '
+                             f'{conf_fg_thr}')
+        self.kwargs = dict(
+            conf_fg_thr=conf_fg_thr, conf_bg_thr=conf_bg_thr, **kwargs)
+
+    def encode(self, image: CAMPrediction, palette: List[int]) -> bytes:
+        """The PNG file of ``image``'s relation labels."""
+        labels = relation_labels(image.rgb(), image.cams, image.classes + 1,
+                                 **self.kwargs)
+        if (labels == 255).all():
+            print_log(
+                f'{image.img_path}: no confident pixel in its CAMs; its '
+                'relation labels are all 255 (unknown)',
+                logger='current',
+                level=logging.WARNING)
+        return encode_palette_png(labels, palette)
+
+
+# Output kinds by name. A new kind is a class with a ``suffix`` and
+# ``encode(image, palette) -> bytes``, added here.
+OUTPUT_KINDS = dict(label=LabelOutput, cams=CAMOutput, relation=RelationOutput)
 
 
 def _write_files(image: CAMPrediction, files: Sequence[Tuple[str, object]],
@@ -164,12 +209,14 @@ class PseudoLabelWriter(BaseMetric):
     ``dir`` and the kind's arguments; files are written in list order, so
     the last one marks an image as done for readers. Kinds
     (:data:`OUTPUT_KINDS`): ``'label'`` (:class:`LabelOutput`, the pseudo
-    label PNG) and ``'cams'`` (:class:`CAMOutput`). Example::
+    label PNG), ``'cams'`` (:class:`CAMOutput`) and ``'relation'``
+    (:class:`RelationOutput`, IRN's relation labels). Example::
 
         test_evaluator = dict(
             type='PseudoLabelWriter',
             outputs=[
                 dict(kind='cams', dir='pseudo/cams'),
+                dict(kind='relation', dir='relation', conf_fg_thr=0.3),
                 dict(kind='label', dir='pseudo', bg_thr=0.25, crf=dict()),
             ],
             workers=2)
