@@ -36,7 +36,8 @@ demo: $(STAMP)
 	$(BIN)/python tools/run_pipeline.py \
 		configs/toy/rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py \
 		configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
-		--work-dir work_dirs/demo --make-toy-data data/toy_voc
+		--work-dir work_dirs/demo --make-toy-data data/toy_voc --crf \
+		--irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-96x96.py
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -3,15 +3,18 @@
 
 Stage 1a (the CAM baseline named by the method config's ``baseline_config``)
 -> its CAM sweep -> stage 1b (the method, both networks initialised from
-1a) -> CAM sweep -> pseudo labels (+ CRF) -> pseudo-mask mIoU -> stage-2
-training -> val mIoU -> pictures -> ``WORK_DIR/report.md``. A step
-whose result exists (``WORK_DIR/steps/<step>.json``) is skipped, so rerunning
-after a crash continues where it stopped. Example (the toy demo)::
+1a) -> CAM sweep -> pseudo labels (+ CRF) -> pseudo-mask mIoU -> with
+``--irn-config``: relation labels -> IRN training -> refined pseudo masks
+and their mIoU -> stage-2 training (on the refined masks unless
+``--stage2-labels cam``) -> val mIoU -> pictures -> ``WORK_DIR/report.md``.
+A step whose result exists (``WORK_DIR/steps/<step>.json``) is skipped, so
+rerunning after a crash continues where it stopped. Example (the toy demo)::
 
     python tools/run_pipeline.py \
         configs/toy/rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py \
         configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
-        --work-dir work_dirs/demo --make-toy-data data/toy_voc
+        --work-dir work_dirs/demo --make-toy-data data/toy_voc \
+        --irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-96x96.py
 """
 import argparse
 import os.path as osp
@@ -52,6 +55,16 @@ def parse_args(argv=None):
         help='refine the pseudo labels with a dense CRF (parameters: '
         'model.test_cfg.crf of stage 1, else the defaults)')
     parser.add_argument(
+        '--irn-config',
+        help='IRN relation network config: refine the CAM seeds by a random '
+        'walk before stage 2 (default: no refinement)')
+    parser.add_argument(
+        '--stage2-labels',
+        choices=('refined', 'cam'),
+        default='refined',
+        help='with --irn-config, the pseudo masks stage 2 trains on '
+        '(default: refined)')
+    parser.add_argument(
         '--steps',
         nargs='+',
         choices=STEPS,
@@ -69,6 +82,11 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='overrides of the stage-1a baseline config (key=value)')
+    parser.add_argument(
+        '--cfg-options-irn',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the IRN config (key=value)')
     parser.add_argument(
         '--cfg-options-stage2',
         nargs='+',
@@ -97,6 +115,11 @@ def main(argv=None):
         baseline = baseline_config_of(cfg1)
     if baseline is not None and args.cfg_options_baseline:
         baseline.merge_from_dict(args.cfg_options_baseline)
+    irn = None
+    if args.irn_config:
+        irn = Config.fromfile(args.irn_config)
+        if args.cfg_options_irn:
+            irn.merge_from_dict(args.cfg_options_irn)
     crf = None
     if args.crf:
         crf = dict(cfg1.model.get('test_cfg', {}).get('crf') or {})
@@ -107,7 +130,9 @@ def main(argv=None):
         baseline_cfg=baseline,
         data_root=data_root,
         crf=crf,
-        num_pictures=args.num_pictures)
+        num_pictures=args.num_pictures,
+        irn_cfg=irn,
+        stage2_labels=args.stage2_labels)
     results = pipeline.run(args.steps)
     print()
     print('\n'.join(pipeline.report_table(results)))

@@ -62,6 +62,10 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# relation labels: IRN's thresholds (PseudoLabelWriter kind 'relation')
+relation_cfg = dict(conf_fg_thr=0.30, conf_bg_thr=0.05)
+# the backbone is cam_r50's ImageNet initialisation, not the CAM checkpoint
+backbone_from_cam_checkpoint = False
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 # IRN: 3 epochs of train_aug (10,582 images) at batch 32, lr 0.1 with poly

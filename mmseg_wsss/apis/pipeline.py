@@ -19,17 +19,24 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_wsss.utils import write_file_atomically
+from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pseudo_labels import make_pseudo_labels
 
 STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
-         'pseudo_labels', 'eval_pseudo_labels', 'train_seg', 'eval_seg',
-         'pictures')
+         'pseudo_labels', 'eval_pseudo_labels', 'relation_labels', 'train_irn',
+         'eval_refined', 'refined_labels', 'train_seg', 'eval_seg', 'pictures')
+# the steps of the refinement (IRN), skipped without an IRN config
+IRN_STEPS = ('relation_labels', 'train_irn', 'eval_refined', 'refined_labels')
 # the step that trains the network of each stage
-TRAIN_STEPS = {'1a': 'train_baseline', 1: 'train_cams', 2: 'train_seg'}
+TRAIN_STEPS = {
+    '1a': 'train_baseline',
+    1: 'train_cams',
+    'irn': 'train_irn',
+    2: 'train_seg'
+}
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -57,13 +64,30 @@ class WSSSPipeline:
        at the best threshold of step 4 (+ dense CRF if ``crf``).
     6. ``eval_pseudo_labels``: pseudo-mask mIoU on ``eval_split``.
     7. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
-    8. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
-    9. ``pictures``: a CAM grid and predictions on ``val``.
+    7. ``relation_labels`` (with ``irn_cfg``): one export of
+       ``pseudo_split`` writing the CAMs (``.npz``), IRN's relation labels
+       (``irn_cfg.relation_cfg``) and plain CAM pseudo masks (no CRF, the
+       threshold of step 5), then the CAMs and plain masks of
+       ``eval_split`` images not in it; the plain masks' mIoU (the "CAM"
+       row next to step 6's CRF one).
+    8. ``train_irn``: train ``irn_cfg`` on the relation labels in
+       ``work_dir/irn``; with ``irn_cfg.backbone_from_cam_checkpoint`` its
+       backbone starts from step 3's checkpoint (the toy analogue of IRN's
+       frozen ImageNet backbone).
+    9. ``eval_refined``: refined pseudo-mask mIoU (random walk on the CAMs
+       of step 7) on ``eval_split``, ``IoUMetric``.
+    10. ``refined_labels``: refined masks of ``pseudo_split`` as PNGs
+        (``IoUMetric(format_only=True)``), the stage-2 labels when
+        ``stage2_labels='refined'``.
+    11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
+    12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
+    13. ``pictures``: a CAM grid and predictions on ``val``.
 
     Without ``baseline_cfg`` steps 1-2 are skipped and stage 1 trains from
-    its own initialisation. Then ``work_dir/report.md`` gathers the mIoUs
-    (baseline and method CAMs side by side), the threshold, timings and
-    pictures.
+    its own initialisation; without ``irn_cfg`` steps 7-10. Then
+    ``work_dir/report.md`` gathers the mIoUs (baseline and method CAMs side
+    by side; CAM, CAM+CRF and refined pseudo masks), the threshold, timings
+    and pictures.
 
     Args:
         stage1_cfg (Config): CAM network config (mmseg-wsss).
@@ -81,6 +105,10 @@ class WSSSPipeline:
         eval_split (str): Split with masks that scores them.
             Defaults to 'train'.
         num_pictures (int): Images per picture. Defaults to 4.
+        irn_cfg (Config, optional): IRN relation network config (e.g.
+            ``configs/irn/*.py``). Defaults to None (no refinement).
+        stage2_labels (str): What stage 2 trains on with ``irn_cfg``:
+            'refined' (step 10) or 'cam' (step 5). Defaults to 'refined'.
     """
 
     def __init__(self,
@@ -92,14 +120,21 @@ class WSSSPipeline:
                  crf: Optional[dict] = None,
                  pseudo_split: str = 'train_aug',
                  eval_split: str = 'train',
-                 num_pictures: int = 4):
+                 num_pictures: int = 4,
+                 irn_cfg: Optional[Config] = None,
+                 stage2_labels: str = 'refined'):
+        if stage2_labels not in ('refined', 'cam'):
+            raise ValueError("stage2_labels must be 'refined' or 'cam', got "
+                             f'{stage2_labels!r}')
         self.work_dir = osp.abspath(work_dir)
         self.stage1_cfg = copy.deepcopy(stage1_cfg)
         self.stage2_cfg = copy.deepcopy(stage2_cfg)
         self.baseline_cfg = copy.deepcopy(baseline_cfg)
+        self.irn_cfg = copy.deepcopy(irn_cfg)
         configs = [self.stage1_cfg, self.stage2_cfg]
-        if self.baseline_cfg is not None:
-            configs.append(self.baseline_cfg)
+        configs += [
+            cfg for cfg in (self.baseline_cfg, self.irn_cfg) if cfg is not None
+        ]
         if data_root is not None:
             for cfg in configs:
                 for key in DATALOADERS:
@@ -111,8 +146,17 @@ class WSSSPipeline:
         self.eval_split = eval_split
         self.num_pictures = num_pictures
         self.pseudo_dir = osp.join(self.work_dir, 'pseudo_labels')
+        self.cam_dir = osp.join(self.work_dir, 'cams')
+        self.plain_dir = osp.join(self.work_dir, 'pseudo_labels_plain')
+        self.relation_dir = osp.join(self.work_dir, 'relation_labels')
+        self.refined_dir = osp.join(self.work_dir, 'refined_labels')
+        self.stage2_labels = stage2_labels if irn_cfg is not None else 'cam'
         self.stage2_cfg.train_dataloader.dataset.data_prefix[
-            'seg_map_path'] = self.pseudo_dir
+            'seg_map_path'] = (
+                self.refined_dir
+                if self.stage2_labels == 'refined' else self.pseudo_dir)
+        if self.irn_cfg is not None:
+            self._point_irn_at_inputs()
         os.makedirs(osp.join(self.work_dir, 'steps'), exist_ok=True)
 
     # ------------------------------------------------------------ plumbing
@@ -140,6 +184,8 @@ class WSSSPipeline:
         return results
 
     def _run_step(self, step: str, fn: Callable[[], dict]) -> dict:
+        if step in IRN_STEPS and self.irn_cfg is None:
+            return dict(skipped_reason='no IRN config', skipped=True)
         path = self._step_file(step)
         if osp.exists(path):
             print_log(
@@ -162,21 +208,45 @@ class WSSSPipeline:
         return Runner.from_cfg(cfg)
 
     # --------------------------------------------------------------- steps
+    def _point_irn_at_inputs(self) -> None:
+        """The IRN config reads the relation labels and CAMs of step 7."""
+        cfg = self.irn_cfg
+        _dataset_cfg(cfg.train_dataloader
+                     )['data_prefix']['seg_map_path'] = self.relation_dir
+        for key in ('val_dataloader', 'test_dataloader'):
+            for transform in _dataset_cfg(cfg[key])['pipeline']:
+                if transform['type'] == 'LoadCAMFromFile':
+                    transform['cam_dir'] = self.cam_dir
+        for transform in cfg.infer_pipeline:
+            if transform['type'] == 'LoadCAMFromFile':
+                transform['cam_dir'] = self.cam_dir
+        # the CAMs cover pseudo_split and eval_split only: no validation
+        cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+        cfg.train_cfg.pop('val_interval', None)
+
     def _stage_cfg(self, stage) -> Config:
         return dict((('1a', self.baseline_cfg), (1, self.stage1_cfg),
-                     (2, self.stage2_cfg)))[stage]
+                     ('irn', self.irn_cfg), (2, self.stage2_cfg)))[stage]
 
     def _train(self, stage) -> dict:
         """Steps 1, 3 and 7: train the network of ``stage`` ('1a', 1, 2)."""
         if self._stage_cfg(stage) is None:
             return dict(skipped_reason='no baseline config')
-        name = f'stage{stage}'
+        name = 'irn' if stage == 'irn' else f'stage{stage}'
         work_dir = osp.join(self.work_dir, name)
         # a crashed training resumes from its last checkpoint
         resume = osp.exists(osp.join(work_dir, 'last_checkpoint'))
         options = dict(resume=resume)
         if stage == 1 and self.baseline_cfg is not None and not resume:
             options['load_from'] = self._checkpoint('1a')
+        init_from = options.get('load_from')
+        if stage == 'irn' and self.irn_cfg.get('backbone_from_cam_checkpoint'):
+            init_from = self._checkpoint(1)
+            options['model.backbone.init_cfg'] = dict(
+                _delete_=True,
+                type='Pretrained',
+                checkpoint=init_from,
+                prefix='backbone.')
         runner = self._runner(
             self._stage_cfg(stage), work_dir, name, **options)
         runner.train()
@@ -186,7 +256,7 @@ class WSSSPipeline:
             checkpoint=checkpoint,
             iters=runner.iter,
             resumed=resume,
-            init_from=options.get('load_from'))
+            init_from=init_from)
 
     def _checkpoint(self, stage) -> str:
         """The checkpoint that trained the network of ``stage``."""
@@ -209,6 +279,7 @@ class WSSSPipeline:
     eval_baseline = functools.partialmethod(_test, '1a')
     train_cams = functools.partialmethod(_train, 1)
     eval_cams = functools.partialmethod(_test, 1)
+    train_irn = functools.partialmethod(_train, 'irn')
     train_seg = functools.partialmethod(_train, 2)
     eval_seg = functools.partialmethod(_test, 2)
 
@@ -235,6 +306,83 @@ class WSSSPipeline:
         metrics = evaluate_pseudo_labels(self.pseudo_dir, self.data_root,
                                          self.eval_split)
         return {k: _plain(v) for k, v in metrics.items()}
+
+    def relation_labels(self) -> dict:
+        """Step 7: CAMs, relation labels and plain CAM masks."""
+        bg_thr = self.result('eval_cams').get('best_bg_thr')
+        relation = dict(self.irn_cfg.get('relation_cfg') or {})
+        common = dict(
+            bg_thr=bg_thr,
+            cam_dir=self.cam_dir,
+            work_dir=osp.join(self.work_dir, 'relation_labels_logs'))
+        summary = make_pseudo_labels(
+            self.stage1_cfg,
+            self._checkpoint(1),
+            self.plain_dir,
+            split=self.pseudo_split,
+            relation_dir=self.relation_dir,
+            relation=relation,
+            **common)
+        # images of eval_split outside pseudo_split (none on VOC) get their
+        # CAMs and plain masks too; the others are found done and skipped
+        make_pseudo_labels(
+            self.stage1_cfg,
+            self._checkpoint(1),
+            self.plain_dir,
+            split=self.eval_split,
+            **common)
+        metrics = evaluate_pseudo_labels(self.plain_dir, self.data_root,
+                                         self.eval_split)
+        return dict(
+            summary,
+            relation=relation,
+            relation_dir=self.relation_dir,
+            cam_dir=self.cam_dir,
+            plain_dir=self.plain_dir,
+            plain={
+                k: _plain(v)
+                for k, v in metrics.items()
+            })
+
+    def _irn_runner(self, name: str, split: str, evaluator: dict,
+                    with_masks: bool) -> Runner:
+        """A runner testing the trained IRN on ``split``."""
+        cfg = copy.deepcopy(self.irn_cfg)
+        dataset = _dataset_cfg(cfg.test_dataloader)
+        dataset['ann_file'] = SPLIT_FILE.format(split=split)
+        if not with_masks:
+            dataset['pipeline'] = copy.deepcopy(cfg.infer_pipeline)
+        cfg.test_evaluator = evaluator
+        return self._runner(
+            cfg,
+            osp.join(self.work_dir, name),
+            name,
+            load_from=self._checkpoint('irn'))
+
+    def eval_refined(self) -> dict:
+        """Step 9: refined pseudo-mask mIoU on ``eval_split``."""
+        runner = self._irn_runner('irn_eval', self.eval_split,
+                                  dict(type='IoUMetric', iou_metrics=['mIoU']),
+                                  True)
+        metrics = runner.test()
+        return {k: _plain(v) for k, v in metrics.items()}
+
+    def refined_labels(self) -> dict:
+        """Step 10: refined masks of ``pseudo_split``, one PNG each."""
+        runner = self._irn_runner(
+            'irn_refine', self.pseudo_split,
+            dict(
+                type='IoUMetric',
+                format_only=True,
+                output_dir=self.refined_dir), False)
+        start = time.perf_counter()
+        runner.test()
+        seconds = time.perf_counter() - start
+        images = len(runner.test_dataloader.dataset)
+        return dict(
+            out_dir=self.refined_dir,
+            images=images,
+            seconds_per_image=seconds / max(images, 1))
 
     def pictures(self) -> dict:
         """Step 9: CAM grid of ``eval_split`` and predictions on val."""
@@ -265,9 +413,12 @@ class WSSSPipeline:
         ]
         baseline = ('none' if self.baseline_cfg is None else
                     f'`{self.baseline_cfg.filename}`')
+        irn = ('none'
+               if self.irn_cfg is None else f'`{self.irn_cfg.filename}`')
         body = ['# WSSS pipeline report', '',
                 f'- stage 1a (baseline): {baseline}',
                 f'- stage 1: `{self.stage1_cfg.filename}`',
+                f'- refinement (IRN): {irn}',
                 f'- stage 2: `{self.stage2_cfg.filename}`',
                 f'- data: `{self.data_root}`', '', '## Results', ''] + \
             lines + ['', '## Timings', ''] + timings
@@ -310,12 +461,24 @@ class WSSSPipeline:
             rows.append(f'| CAM, method - baseline | {self.eval_split} | '
                         f'{cam["mIoU"] - base["mIoU"]:+.2f} | stage 1 '
                         'continues stage 1a |')
+        relation = results.get('relation_labels', {})
+        plain = relation.get('plain', {}).get('mIoU')
+        if plain is not None and pseudo.get('crf'):
+            rows.append(f'| pseudo masks, CAM | {self.eval_split} | '
+                        f'{plain:.2f} | threshold '
+                        f'{pseudo.get("bg_thr", "n/a")}, no CRF |')
+        crf = 'CAM+CRF' if pseudo.get('crf') else 'CAM'
+        rows.append(f'| pseudo masks, {crf} | {self.eval_split} | '
+                    f'{miou("eval_pseudo_labels")} | threshold '
+                    f'{pseudo.get("bg_thr", "n/a")}, CRF '
+                    f'{"on" if pseudo.get("crf") else "off"} |')
+        if self.irn_cfg is not None:
+            rows.append(f'| pseudo masks, refined (IRN) | {self.eval_split} '
+                        f'| {miou("eval_refined")} | random walk on the CAM '
+                        'seeds |')
         return rows + [
-            f'| pseudo masks | {self.eval_split} | '
-            f'{miou("eval_pseudo_labels")} | threshold '
-            f'{pseudo.get("bg_thr", "n/a")}, CRF '
-            f'{"on" if pseudo.get("crf") else "off"} |',
-            f'| segmentation | val | {miou("eval_seg")} | stage 2 |',
+            f'| segmentation | val | {miou("eval_seg")} | stage 2, trained '
+            f'on the {self.stage2_labels} pseudo masks |',
         ]
 
 
