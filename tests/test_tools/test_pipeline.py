@@ -6,8 +6,11 @@ import math
 import os
 import os.path as osp
 import re
+import shutil
 
+import numpy as np
 import pytest
+from PIL import Image
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(REPO_ROOT, 'configs', 'toy',
@@ -24,10 +27,10 @@ def _tool():
     return module
 
 
-def _argv(toy_voc, work_dir):
+def _argv(data_root, work_dir):
     return [
         STAGE1, STAGE2, '--work-dir',
-        str(work_dir), '--data-root', toy_voc, '--num-pictures', '2',
+        str(work_dir), '--data-root', data_root, '--num-pictures', '2',
         '--cfg-options-stage1', 'train_cfg.max_iters=6',
         'train_dataloader.batch_size=4', 'model.test_cfg.scales=[1.0,0.5]',
         'test_dataloader.dataset.indices=8', '--cfg-options-baseline',
@@ -39,9 +42,17 @@ def _argv(toy_voc, work_dir):
 
 
 @pytest.fixture(scope='module')
-def pipeline_run(toy_voc, tmp_path_factory):
+def small_voc(make_toy_voc, tmp_path_factory):
+    """A toy set of 16 + 8 images: every step on real files, quickly."""
+    root = str(tmp_path_factory.mktemp('pipeline_voc'))
+    make_toy_voc(root, seed=0, num_train_aug=16, num_train=8, num_val=8)
+    return root
+
+
+@pytest.fixture(scope='module')
+def pipeline_run(small_voc, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('pipeline')
-    _tool().main(_argv(toy_voc, work_dir))
+    _tool().main(_argv(small_voc, work_dir))
     return work_dir
 
 
@@ -49,7 +60,7 @@ def _report_mious(work_dir):
     with open(osp.join(work_dir, 'report.md')) as f:
         report = f.read()
     rows = re.findall(
-        r'^\| (CAM, [^|]+|pseudo masks|segmentation) \| '
+        r'^\| (CAM, [^|]+|pseudo masks[^|]*|segmentation) \| '
         r'\w+ \| ([^|]+) \|', report, re.M)
     return report, {name: float(value) for name, value in rows}
 
@@ -58,8 +69,8 @@ def test_pipeline_writes_report_with_finite_mious(pipeline_run):
     report, mious = _report_mious(pipeline_run)
     difference = mious.pop('CAM, method - baseline')
     assert set(mious) == {
-        'CAM, stage 1a (baseline)', 'CAM, stage 1 (method)', 'pseudo masks',
-        'segmentation'
+        'CAM, stage 1a (baseline)', 'CAM, stage 1 (method)',
+        'pseudo masks, CAM', 'segmentation'
     }
     assert all(math.isfinite(v) and 0 <= v <= 100 for v in mious.values())
     assert difference == pytest.approx(
@@ -102,7 +113,7 @@ def _report_data_root(report):
     return re.search(r'^- data: `([^`]+)`', report, re.M).group(1)
 
 
-def test_rerun_redoes_only_the_deleted_step(pipeline_run, toy_voc, capsys):
+def test_rerun_redoes_only_the_deleted_step(pipeline_run, small_voc, capsys):
     steps_dir = osp.join(pipeline_run, 'steps')
     before = {
         f: os.stat(osp.join(steps_dir, f)).st_mtime_ns
@@ -110,7 +121,7 @@ def test_rerun_redoes_only_the_deleted_step(pipeline_run, toy_voc, capsys):
     }
     os.remove(osp.join(steps_dir, 'eval_seg.json'))
     capsys.readouterr()
-    _tool().main(_argv(toy_voc, pipeline_run))
+    _tool().main(_argv(small_voc, pipeline_run))
     after = {
         f: os.stat(osp.join(steps_dir, f)).st_mtime_ns
         for f in os.listdir(steps_dir)
@@ -120,3 +131,75 @@ def test_rerun_redoes_only_the_deleted_step(pipeline_run, toy_voc, capsys):
     assert changed == {'eval_seg.json'}
     _, mious = _report_mious(pipeline_run)
     assert math.isfinite(mious['segmentation'])
+
+
+IRN = osp.join(REPO_ROOT, 'configs', 'irn',
+               'irn_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+
+
+@pytest.fixture(scope='module')
+def eight_root(toy_voc, tmp_path_factory):
+    """The toy set with 8 images in train_aug, the first 4 of them in
+    train, 4 in val: the refinement steps on few images."""
+    root = tmp_path_factory.mktemp('eight_voc')
+    for entry in ('JPEGImages', 'SegmentationClass', 'cls_labels.npy'):
+        os.symlink(osp.join(toy_voc, entry), root / entry)
+    split_dir = root / 'ImageSets' / 'Segmentation'
+    split_dir.mkdir(parents=True)
+    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation',
+                       'train.txt')) as f:
+        names = f.read().split()[:8]
+    (split_dir / 'train_aug.txt').write_text('\n'.join(names) + '\n')
+    (split_dir / 'train.txt').write_text('\n'.join(names[:4]) + '\n')
+    # stage 2 validates at its end
+    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation', 'val.txt')) as f:
+        (split_dir / 'val.txt').write_text('\n'.join(f.read().split()[:4]))
+    return str(root), names
+
+
+def test_refinement_steps_end_to_end(pipeline_run, eight_root,
+                                     tmp_path_factory):
+    root, names = eight_root
+    work_dir = tmp_path_factory.mktemp('pipeline_irn')
+    # stage 1 comes from the pipeline above: its finished steps' results
+    os.makedirs(work_dir / 'steps')
+    for step in ('train_cams', 'eval_cams'):
+        shutil.copy(
+            osp.join(pipeline_run, 'steps', f'{step}.json'),
+            work_dir / 'steps')
+    _tool().main([
+        STAGE1, STAGE2, '--work-dir',
+        str(work_dir), '--data-root', root, '--no-baseline', '--crf',
+        '--irn-config', IRN, '--steps', 'pseudo_labels', 'eval_pseudo_labels',
+        'relation_labels', 'train_irn', 'eval_refined', 'refined_labels',
+        'train_seg', '--cfg-options-stage1', 'model.test_cfg.scales=[1.0]',
+        '--cfg-options-irn', 'train_cfg.max_iters=3',
+        'train_dataloader.batch_size=4', '--cfg-options-stage2',
+        'train_cfg.max_iters=2', 'train_dataloader.batch_size=4'
+    ])
+    for folder in ('relation_labels', 'refined_labels', 'pseudo_labels',
+                   'pseudo_labels_plain'):
+        assert sorted(os.listdir(work_dir / folder)) == sorted(
+            n + '.png' for n in names), folder
+    assert sorted(os.listdir(work_dir / 'cams')) == sorted(n + '.npz'
+                                                           for n in names)
+    for name in names:
+        with Image.open(work_dir / 'relation_labels' / f'{name}.png') as png:
+            assert set(np.unique(png)) <= set(range(21)) | {255}
+        with Image.open(work_dir / 'refined_labels' / f'{name}.png') as png:
+            assert set(np.unique(png)) <= set(range(21))
+    train_irn = json.load(open(work_dir / 'steps' / 'train_irn.json'))
+    assert train_irn['iters'] == 3
+    assert train_irn['init_from'] == json.load(
+        open(work_dir / 'steps' / 'train_cams.json'))['checkpoint']
+    report, mious = _report_mious(work_dir)
+    rows = ('pseudo masks, CAM', 'pseudo masks, CAM+CRF',
+            'pseudo masks, refined (IRN)')
+    assert all(math.isfinite(mious[row]) for row in rows)
+    assert 'trained on the refined pseudo masks' in report
+    # stage 2 read the refined masks
+    seg_logs = ''.join(
+        open(osp.join(r, n)).read()
+        for r, _, ns in os.walk(work_dir / 'stage2') for n in ns
+        if n.endswith('.py'))
+    assert str(work_dir / 'refined_labels') in seg_logs
