@@ -182,8 +182,7 @@ def test_crf_ignore_band_and_cams(toy_cfg, toy_cam_checkpoint, toy_model,
         split='train4',
         crf={},
         ignore_band=band,
-        cam_dir=cam_dir,
-        workers=1)
+        cam_dir=cam_dir)
     dataset = build_infer_dataset(toy_cfg, 'train4')
     for idx in range(len(dataset)):
         name = image_name(dataset.get_data_info(idx)['img_path'])
