@@ -283,20 +283,27 @@ class WSSSPipeline:
     train_seg = functools.partialmethod(_train, 2)
     eval_seg = functools.partialmethod(_test, 2)
 
-    def pseudo_labels(self) -> dict:
-        """Step 5: pseudo masks at the best threshold of step 4."""
-        bg_thr = self.result('eval_cams').get('best_bg_thr')
-        summary = make_pseudo_labels(
+    def _export(self, out_dir: str, split: str, **kwargs) -> dict:
+        """Export stage 1's outputs of ``split`` at the best threshold of
+        step 4 (:func:`make_pseudo_labels`); return its summary."""
+        return make_pseudo_labels(
             self.stage1_cfg,
             self._checkpoint(1),
+            out_dir,
+            split=split,
+            bg_thr=self.result('eval_cams').get('best_bg_thr'),
+            **kwargs)
+
+    def pseudo_labels(self) -> dict:
+        """Step 5: pseudo masks at the best threshold of step 4."""
+        summary = self._export(
             self.pseudo_dir,
-            split=self.pseudo_split,
+            self.pseudo_split,
             crf=self.crf,
-            bg_thr=bg_thr,
             work_dir=osp.join(self.work_dir, 'pseudo_labels_logs'))
         return dict(
             summary,
-            bg_thr=bg_thr,
+            bg_thr=self.result('eval_cams').get('best_bg_thr'),
             crf=self.crf is not None,
             split=self.pseudo_split,
             out_dir=self.pseudo_dir)
@@ -309,28 +316,19 @@ class WSSSPipeline:
 
     def relation_labels(self) -> dict:
         """Step 7: CAMs, relation labels and plain CAM masks."""
-        bg_thr = self.result('eval_cams').get('best_bg_thr')
         relation = dict(self.irn_cfg.get('relation_cfg') or {})
         common = dict(
-            bg_thr=bg_thr,
             cam_dir=self.cam_dir,
             work_dir=osp.join(self.work_dir, 'relation_labels_logs'))
-        summary = make_pseudo_labels(
-            self.stage1_cfg,
-            self._checkpoint(1),
+        summary = self._export(
             self.plain_dir,
-            split=self.pseudo_split,
+            self.pseudo_split,
             relation_dir=self.relation_dir,
             relation=relation,
             **common)
         # images of eval_split outside pseudo_split (none on VOC) get their
         # CAMs and plain masks too; the others are found done and skipped
-        make_pseudo_labels(
-            self.stage1_cfg,
-            self._checkpoint(1),
-            self.plain_dir,
-            split=self.eval_split,
-            **common)
+        self._export(self.plain_dir, self.eval_split, **common)
         metrics = evaluate_pseudo_labels(self.plain_dir, self.data_root,
                                          self.eval_split)
         return dict(
