@@ -458,7 +458,8 @@ class WSSSPipeline:
         if base.get('mIoU') is not None and cam.get('mIoU') is not None:
             rows.append(f'| CAM, method - baseline | {self.eval_split} | '
                         f'{cam["mIoU"] - base["mIoU"]:+.2f} | stage 1 '
-                        'continues stage 1a |')
+                        'trained stage 1a further: not a same-length '
+                        'comparison (benchmarks/bench_ablation.py is) |')
         relation = results.get('relation_labels', {})
         plain = relation.get('plain', {}).get('mIoU')
         if plain is not None and pseudo.get('crf'):
