@@ -2,12 +2,12 @@
 """Fixtures shared by all tests."""
 import copy
 import importlib.util
-import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
+from toy_subsets import link_toy_subset, toy_names
 
 # first, so that its mmcv-lite shim is in place before tests import mmseg
 import mmseg_wsss
@@ -91,14 +91,6 @@ def toy_cam_checkpoint(toy_voc, tmp_path_factory):
 def small_root(toy_voc, tmp_path_factory):
     """The toy data set with splits ``train`` (its first 16 images) and
     ``train4`` (its first 4)."""
-    root = tmp_path_factory.mktemp('small_voc')
-    for entry in ('JPEGImages', 'SegmentationClass', 'cls_labels.npy'):
-        os.symlink(osp.join(toy_voc, entry), root / entry)
-    split_dir = root / 'ImageSets' / 'Segmentation'
-    split_dir.mkdir(parents=True)
-    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation',
-                       'train.txt')) as f:
-        names = f.read().split()[:16]
-    (split_dir / 'train.txt').write_text('\n'.join(names) + '\n')
-    (split_dir / 'train4.txt').write_text('\n'.join(names[:4]) + '\n')
-    return str(root)
+    names = toy_names(toy_voc, 'train', 16)
+    return link_toy_subset(toy_voc, tmp_path_factory.mktemp('small_voc'),
+                           dict(train=names, train4=names[:4]))

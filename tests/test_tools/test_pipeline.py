@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
+from toy_subsets import link_toy_subset, toy_names
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(REPO_ROOT, 'configs', 'toy',
@@ -145,20 +146,15 @@ IRN = osp.join(REPO_ROOT, 'configs', 'irn',
 def eight_root(toy_voc, tmp_path_factory):
     """The toy set with 8 images in train_aug, the first 4 of them in
     train, 4 in val: the refinement steps on few images."""
-    root = tmp_path_factory.mktemp('eight_voc')
-    for entry in ('JPEGImages', 'SegmentationClass', 'cls_labels.npy'):
-        os.symlink(osp.join(toy_voc, entry), root / entry)
-    split_dir = root / 'ImageSets' / 'Segmentation'
-    split_dir.mkdir(parents=True)
-    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation',
-                       'train.txt')) as f:
-        names = f.read().split()[:8]
-    (split_dir / 'train_aug.txt').write_text('\n'.join(names) + '\n')
-    (split_dir / 'train.txt').write_text('\n'.join(names[:4]) + '\n')
-    # stage 2 validates at its end
-    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation', 'val.txt')) as f:
-        (split_dir / 'val.txt').write_text('\n'.join(f.read().split()[:4]))
-    return str(root), names
+    names = toy_names(toy_voc, 'train', 8)
+    root = link_toy_subset(
+        toy_voc,
+        tmp_path_factory.mktemp('eight_voc'),
+        # stage 2 validates at its end
+        dict(
+            train_aug=names, train=names[:4], val=toy_names(toy_voc, 'val',
+                                                            4)))
+    return root, names
 
 
 def test_refinement_steps_end_to_end(pipeline_run, eight_root,
