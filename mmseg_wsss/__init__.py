@@ -19,15 +19,17 @@ Every process-wide effect of ``import mmseg_wsss``, and where it comes from:
   ``_base_ = 'mmseg_wsss::toy/...'``.
 - Stack adapters (:mod:`mmseg_wsss.compat`), each only where its defect is
   present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv's
-  ``adjust_hue`` (numpy 2), mmengine's ``pytorch`` launcher start-up (no
-  CUDA).
+  ``adjust_hue`` (numpy 2).
+
+Not an import effect: starting gloo DDP on a machine without CUDA. The tools
+and :func:`mmseg_wsss.apis.make_pseudo_labels` call
+:func:`mmseg_wsss.utils.init_cpu_dist` before they build their runner.
 """
 import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
-from .compat import (patch_mmcv_adjust_hue, patch_mmcv_ops,
-                     patch_mmengine_cpu_dist)
+from .compat import patch_mmcv_adjust_hue, patch_mmcv_ops
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -44,7 +46,6 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
 
 patch_mmcv_ops()
 patch_mmcv_adjust_hue()
-patch_mmengine_cpu_dist()
 
 from . import registry  # noqa: E402,F401,I001
 from .utils import allow_mmengine_checkpoints  # noqa: E402,I001

@@ -20,13 +20,6 @@ negative number to ``np.uint8``): mmcv 2.1.0's ``adjust_hue`` computes
 so a colour jitter with a hue range fails on half of the images.
 :func:`patch_mmcv_adjust_hue` replaces it (only when it fails) with the same
 modular rotation of the hue channel.
-
-CPU DDP (delete with an mmengine whose ``pytorch`` launcher skips
-``torch.cuda.set_device`` without CUDA): mmengine 0.10.7's
-``launcher='pytorch'`` calls ``torch.cuda.set_device`` before
-``init_process_group``, which current torch refuses on a machine without a
-GPU, so gloo training on CPUs cannot start. :func:`patch_mmengine_cpu_dist`
-skips that call only when CUDA is absent.
 """
 import importlib.util
 import os.path as osp
@@ -36,7 +29,6 @@ from typing import Optional
 
 import cv2
 import numpy as np
-import torch
 
 _FULL_MMCV_HINT = (
     'install full mmcv 2.1.0 instead of mmcv-lite (GPU wheels: '
@@ -148,26 +140,4 @@ def patch_mmcv_adjust_hue() -> bool:
         pass
     for module in (mmcv, mmcv.image, photometric):
         module.adjust_hue = _adjust_hue
-    return True
-
-
-def patch_mmengine_cpu_dist() -> bool:
-    """Let mmengine's ``pytorch`` launcher start on machines without CUDA.
-
-    Returns:
-        bool: Whether the CPU-aware initialiser was installed (no CUDA).
-    """
-    import mmengine.dist.utils as dist_utils
-    if torch.cuda.is_available() or getattr(dist_utils._init_dist_pytorch,
-                                            '_cpu_aware', False):
-        return False
-    gpu_init = dist_utils._init_dist_pytorch
-
-    def init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
-        if backend != 'gloo' or init_backend != 'torch':
-            return gpu_init(backend, init_backend=init_backend, **kwargs)
-        torch.distributed.init_process_group(backend=backend, **kwargs)
-
-    init_dist_pytorch._cpu_aware = True
-    dist_utils._init_dist_pytorch = init_dist_pytorch
     return True

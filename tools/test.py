@@ -5,7 +5,7 @@ import argparse
 from mmengine.runner import Runner
 
 from mmseg_wsss.apis import cli
-from mmseg_wsss.utils import shutdown_distributed
+from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
 
 
 def parse_args(argv=None):
@@ -51,6 +51,7 @@ def main(argv=None):
         cfg.custom_hooks = list(cfg.get(
             'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]
 
+    init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     shutdown_distributed()

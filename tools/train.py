@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_wsss.apis import cli
-from mmseg_wsss.utils import shutdown_distributed
+from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
 
 
 def parse_args():
@@ -44,6 +44,7 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
+    init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     shutdown_distributed()

@@ -7,8 +7,9 @@ only, unpadded DDP shards), ``test_evaluator`` a
 :class:`~mmseg_wsss.evaluation.PseudoLabelWriter` and the model predicting
 with the image's own labels, BatchNorm folded
 (:class:`~mmseg_wsss.engine.PrepareForInferenceHook`). mmengine's runner
-does the rest: distributed set-up, sharding, DataLoader workers, progress
-logs.
+does the rest: distributed set-up (on CPUs after
+:func:`~mmseg_wsss.utils.init_cpu_dist`), sharding, DataLoader workers,
+progress logs.
 """
 import copy
 import itertools
@@ -20,6 +21,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_wsss.evaluation import PseudoLabelWriter
+from mmseg_wsss.utils import init_cpu_dist
 from .cli import resolve_work_dir
 from .inference import infer_dataset_cfg
 
@@ -155,7 +157,9 @@ def make_pseudo_labels(config: Union[str, Path, Config], checkpoint: str,
         ``seconds`` (this process' ``runner.test()``) and
         ``images_per_second`` (written images only).
     """
-    runner = Runner.from_cfg(export_cfg(config, checkpoint, out_dir, **kwargs))
+    cfg = export_cfg(config, checkpoint, out_dir, **kwargs)
+    init_cpu_dist(cfg)
+    runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
     metrics = runner.test()
     seconds = time.perf_counter() - start

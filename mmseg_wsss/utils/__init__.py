@@ -9,7 +9,7 @@ from .checkpoint import (UnsafeCheckpointError, allow_mmengine_checkpoints,
                          load_checkpoint_safely)
 from .constants import (IGNORE_COLOUR, IGNORE_INDEX, SPLIT_FILE,
                         VOC_CLASS_COLOURS, VOC_CLASSES)
-from .dist import shutdown_distributed
+from .dist import init_cpu_dist, shutdown_distributed
 from .image_io import encode_palette_png, read_index_png, read_rgb, voc_palette
 from .splits import image_name, read_split_names, show_names
 
@@ -17,7 +17,7 @@ __all__ = [
     'TEMP_SUFFIX', 'AtomicLocalBackend', 'temp_path', 'write_file_atomically',
     'UnsafeCheckpointError', 'allow_mmengine_checkpoints',
     'load_checkpoint_safely', 'IGNORE_COLOUR', 'IGNORE_INDEX', 'SPLIT_FILE',
-    'VOC_CLASS_COLOURS', 'VOC_CLASSES', 'shutdown_distributed',
-    'encode_palette_png', 'read_index_png', 'read_rgb', 'voc_palette',
-    'image_name', 'read_split_names', 'show_names'
+    'VOC_CLASS_COLOURS', 'VOC_CLASSES', 'init_cpu_dist',
+    'shutdown_distributed', 'encode_palette_png', 'read_index_png', 'read_rgb',
+    'voc_palette', 'image_name', 'read_split_names', 'show_names'
 ]

@@ -1,11 +1,48 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Helpers for distributed (DDP) runs."""
+import datetime
 import logging
 import os
 import sys
 
 import torch
+from mmengine.config import Config
 from mmengine.dist import barrier, is_distributed
+
+
+def init_cpu_dist(cfg: Config) -> bool:
+    """Start the gloo process group of a torchrun job on a machine without
+    CUDA, before ``Runner.from_cfg(cfg)``.
+
+    mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device``
+    before ``init_process_group``, which current torch refuses without a GPU.
+    ``Runner.setup_env`` starts a process group only when none exists
+    (``not is_distributed()``), so a group started here is the one the
+    runner uses. The group reads ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``
+    and ``MASTER_PORT`` from the environment that torchrun sets. Delete
+    this with an mmengine whose launcher skips ``set_device`` without CUDA.
+
+    Args:
+        cfg (Config): The runner's config: ``launcher`` and
+            ``env_cfg.dist_cfg`` (``backend``, ``timeout`` in seconds and
+            the other arguments of ``init_process_group``).
+
+    Returns:
+        bool: Whether a group was started: launcher ``'pytorch'``, backend
+        ``'gloo'``, no CUDA and no group yet. Otherwise the runner starts
+        (or fails to start) the group as usual.
+    """
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    backend = dist_cfg.pop('backend', 'nccl')
+    if (cfg.get('launcher', 'none') != 'pytorch' or backend != 'gloo'
+            or dist_cfg.pop('init_backend', 'torch') != 'torch'
+            or torch.cuda.is_available() or is_distributed()):
+        return False
+    # seconds, as mmengine's init_dist takes them
+    if dist_cfg.get('timeout') is not None:
+        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch.distributed.init_process_group(backend=backend, **dist_cfg)
+    return True
 
 
 def shutdown_distributed() -> None:

@@ -9,7 +9,7 @@ import sys
 import torch
 from mmengine.dist import all_gather_object, get_rank
 
-from mmseg_wsss.utils import shutdown_distributed
+from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from test_training import METHOD, toy_cfg  # noqa: E402
@@ -34,6 +34,7 @@ def main(data_root: str, work_dir: str) -> None:
         batch_size=2,
         launcher='pytorch',
         model=dict(train_cfg=dict(self_sup_start_iter=0)))
+    init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model.module
