@@ -161,7 +161,9 @@ class CAMSegmentor(BaseSegmentor):
             bounds inference memory on huge images). Missing keys take the
             values of ``DEFAULT_TEST_CFG``; unknown keys are an error.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
-        init_cfg (dict, optional): Initialization config.
+            Defaults to None.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None.
     """
 
     def __init__(self,
@@ -172,6 +174,10 @@ class CAMSegmentor(BaseSegmentor):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
+        # a wrong test_cfg fails before the network is built
+        check_known_keys('test_cfg', test_cfg or {}, DEFAULT_TEST_CFG)
+        test_cfg = ConfigDict(DEFAULT_TEST_CFG, **(test_cfg or {}))
+        self._check_test_cfg(test_cfg)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
@@ -181,9 +187,7 @@ class CAMSegmentor(BaseSegmentor):
         self.num_classes = self.cam_head.num_classes
         self.align_corners = False
         self.train_cfg = train_cfg
-        check_known_keys('test_cfg', test_cfg or {}, DEFAULT_TEST_CFG)
-        self.test_cfg = ConfigDict(DEFAULT_TEST_CFG, **(test_cfg or {}))
-        self._check_test_cfg(self.test_cfg)
+        self.test_cfg = test_cfg
         self._crf = None
         self.register_load_state_dict_post_hook(skip_other_network_keys)
 

@@ -94,8 +94,8 @@ class DualCAMSegmentor(CAMSegmentor):
             Unknown keys are an error.
         test_cfg (dict, optional): As :class:`CAMSegmentor`, plus
             ``predict_on`` ('main' or 'support'). Defaults to None.
-        data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
-        init_cfg (dict, optional): Initialization config.
+        data_preprocessor (dict, optional): As :class:`CAMSegmentor`.
+        init_cfg (dict | list[dict], optional): As :class:`CAMSegmentor`.
     """
 
     def __init__(self,
