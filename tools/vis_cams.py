@@ -4,13 +4,19 @@
 Columns: the image; the CAM heat map of each present class over the image
 (up to ``--max-classes``, captioned with the class name); the ground-truth
 mask in the VOC palette; the pseudo label from ``--pseudo-dir``, or else the
-thresholded CAM (``pred_sem_seg``). Example::
+thresholded CAM (``pred_sem_seg``); with ``--irn-config`` and
+``--irn-checkpoint``, the IRN's boundary map ('boundary') and its refined
+mask ('refined') of the CAMs exported to ``--cam-dir``. Example::
 
     python tools/vis_cams.py configs/wsss/rcm_mam_r50_voc.py \
-        work_dirs/rcm_mam_r50_voc/iter_52920.pth --out cams.png --num 6
+        work_dirs/rcm_mam_r50_voc/iter_52920.pth --out cams.png --num 6 \
+        --irn-config configs/irn/irn_r50_voc.py \
+        --irn-checkpoint work_dirs/irn_r50_voc/iter_990.pth \
+        --cam-dir work_dirs/pseudo_labels/cams
 """
 import argparse
 
+from mmengine.config import DictAction
 from mmengine.device import get_device
 
 from mmseg_wsss.apis import cam_grid, cli, init_model
@@ -47,7 +53,30 @@ def parse_args(argv=None):
     parser.add_argument(
         '--device', help='device (default: cuda if available, else cpu)')
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2', launcher=False)
+    irn = parser.add_argument_group(
+        'refinement', 'boundary and refined columns of an IRN relation '
+        'network')
+    irn.add_argument('--irn-config', help='IRN config (with --irn-checkpoint)')
+    irn.add_argument(
+        '--irn-checkpoint', help='IRN checkpoint (with --irn-config)')
+    irn.add_argument(
+        '--cam-dir',
+        help='folder of the exported CAMs (.npz) the IRN refines (default: '
+        "cam_dir of the IRN config's infer_pipeline)")
+    irn.add_argument(
+        '--irn-cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the IRN config, key=value pairs such as '
+        'model.test_cfg.bg_thr=0.3')
     args = parser.parse_args(argv)
+    if (args.irn_config is None) != (args.irn_checkpoint is None):
+        parser.error('--irn-config and --irn-checkpoint go together: give '
+                     'both for the IRN columns, or neither')
+    if args.irn_config is None and (args.cam_dir is not None
+                                    or args.irn_cfg_options is not None):
+        parser.error('--cam-dir and --irn-cfg-options need --irn-config and '
+                     '--irn-checkpoint')
     for key in ('num', 'max_classes', 'cell'):
         if getattr(args, key) < 1:
             parser.error(f'--{key.replace("_", "-")} must be >= 1')
@@ -58,8 +87,15 @@ def main(argv=None):
     """Draw the CAM grid; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     cfg = cli.load_config(args)
-    model = init_model(
-        cfg, args.checkpoint, args.device or get_device(), prepare=True)
+    device = args.device or get_device()
+    model = init_model(cfg, args.checkpoint, device, prepare=True)
+    irn = None
+    if args.irn_config is not None:
+        irn = init_model(
+            args.irn_config,
+            args.irn_checkpoint,
+            device,
+            cfg_options=args.irn_cfg_options)
     grid = cam_grid(
         model,
         cfg,
@@ -69,7 +105,9 @@ def main(argv=None):
         pseudo_dir=args.pseudo_dir,
         gt_dir=args.gt_dir,
         max_classes=args.max_classes,
-        cell=args.cell)
+        cell=args.cell,
+        irn=irn,
+        cam_dir=args.cam_dir)
     print(f'{len(grid) // (args.cell + CAPTION_HEIGHT)} images drawn to '
           f'{args.out} ({grid.shape[1]} x {grid.shape[0]} px)')
     return grid

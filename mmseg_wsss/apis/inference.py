@@ -4,7 +4,7 @@ a CAM prediction per data set item, the data set of a split."""
 import contextlib
 import copy
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -68,7 +68,8 @@ def init_model(config: Union[str, Path, Config],
 
 def infer_dataset_cfg(cfg: Config,
                       split: str = 'train_aug',
-                      seg_map_dir: Optional[str] = None) -> ConfigDict:
+                      seg_map_dir: Optional[str] = None,
+                      pipeline: Optional[List[dict]] = None) -> ConfigDict:
     """The dataset of ``train_dataloader`` on another split, for inference.
 
     ``ann_file`` becomes ``ImageSets/Segmentation/{split}.txt`` and the
@@ -80,16 +81,20 @@ def infer_dataset_cfg(cfg: Config,
         seg_map_dir (str, optional): Mask folder under ``data_root``, so
             that each data info has its ``seg_map_path``. Defaults to None
             (no masks).
+        pipeline (list[dict], optional): Another network's pipeline over
+            the same images, e.g. an IRN's ``infer_pipeline``. Defaults to
+            None (``cfg.infer_pipeline``).
 
     Returns:
         ConfigDict: The dataset config (``test_mode=True``).
 
     Raises:
-        KeyError: The config has no ``infer_pipeline`` or no dataset with an
-            ``ann_file`` in ``train_dataloader``.
+        KeyError: The config has no ``infer_pipeline`` (and no
+            ``pipeline`` is given) or no dataset with an ``ann_file`` in
+            ``train_dataloader``.
     """
     where = cfg.filename or 'the config'
-    if 'infer_pipeline' not in cfg:
+    if pipeline is None and 'infer_pipeline' not in cfg:
         raise KeyError(f'{where} has no key infer_pipeline (the pipeline '
                        'used to export pseudo labels)')
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
@@ -100,7 +105,8 @@ def infer_dataset_cfg(cfg: Config,
         raise KeyError(f'{where}: train_dataloader.dataset has no ann_file')
     ds_cfg.update(
         ann_file=SPLIT_FILE.format(split=split),
-        pipeline=copy.deepcopy(cfg.infer_pipeline),
+        pipeline=copy.deepcopy(cfg.infer_pipeline if pipeline is
+                               None else pipeline),
         data_prefix=dict(
             ds_cfg.get('data_prefix', {}), seg_map_path=seg_map_dir),
         test_mode=True)
@@ -109,10 +115,36 @@ def infer_dataset_cfg(cfg: Config,
 
 def build_infer_dataset(cfg: Config,
                         split: str = 'train_aug',
-                        seg_map_dir: Optional[str] = None) -> BaseDataset:
+                        seg_map_dir: Optional[str] = None,
+                        pipeline: Optional[List[dict]] = None) -> BaseDataset:
     """Build :func:`infer_dataset_cfg`; the dataset is in split order."""
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return DATASETS.build(infer_dataset_cfg(cfg, split, seg_map_dir))
+    return DATASETS.build(infer_dataset_cfg(cfg, split, seg_map_dir, pipeline))
+
+
+def set_cam_dir(pipeline: List[dict], cam_dir: str) -> List[dict]:
+    """Point the ``LoadCAMFromFile`` transforms of a pipeline at
+    ``cam_dir``, in place.
+
+    Args:
+        pipeline (list[dict]): Transform configs, e.g. an IRN config's
+            ``infer_pipeline``.
+        cam_dir (str): Folder of the exported CAM files (``.npz``).
+
+    Returns:
+        list[dict]: ``pipeline``.
+
+    Raises:
+        ValueError: The pipeline has no ``LoadCAMFromFile``.
+    """
+    loaders = [t for t in pipeline if t['type'] == 'LoadCAMFromFile']
+    if not loaders:
+        raise ValueError(
+            'the pipeline has no LoadCAMFromFile to read CAMs from '
+            f'{cam_dir}: {[t["type"] for t in pipeline]}')
+    for transform in loaders:
+        transform['cam_dir'] = cam_dir
+    return pipeline
 
 
 @contextlib.contextmanager

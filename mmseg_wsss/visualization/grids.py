@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""Picture grids: CAMs of a CAM network, predictions of a segmentor.
+"""Picture grids: CAMs of a CAM network (and an IRN's refinement of them),
+predictions of a segmentor.
 
 Rows are images, drawn from the predictions (``SegDataSample``) of one
 image each; cells are captioned and fitted to squares, so images of any size
@@ -57,6 +58,13 @@ def cam_overlay(img_bgr: np.ndarray, cam: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(heat, HEAT_ALPHA, img_bgr, 1 - HEAT_ALPHA, 0)
 
 
+def grey_map(values: np.ndarray) -> np.ndarray:
+    """A map (H, W) in [0, 1] as a grey BGR image (H, W, 3): 0 black, 1
+    white."""
+    grey = np.uint8(np.rint(np.clip(values, 0, 1) * 255))
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
 def _palette_bgr(palette: Optional[Sequence[Sequence[int]]]) -> np.ndarray:
     """The (256, 3) BGR table of :func:`voc_palette`."""
     return np.asarray(
@@ -93,21 +101,25 @@ def _draw(rows: List[list], cell: int, out_file: str) -> np.ndarray:
     return grid
 
 
-def draw_cam_grid(samples: Sequence[SegDataSample],
-                  out_file: str,
-                  classes: Sequence[str],
-                  palette: Optional[Sequence[Sequence[int]]] = None,
-                  pseudo_dir: Optional[str] = None,
-                  max_classes: int = 3,
-                  cell: int = 160,
-                  backend_args: Optional[dict] = None) -> np.ndarray:
+def draw_cam_grid(
+        samples: Sequence[SegDataSample],
+        out_file: str,
+        classes: Sequence[str],
+        palette: Optional[Sequence[Sequence[int]]] = None,
+        pseudo_dir: Optional[str] = None,
+        max_classes: int = 3,
+        cell: int = 160,
+        backend_args: Optional[dict] = None,
+        irn_samples: Optional[Sequence[SegDataSample]] = None) -> np.ndarray:
     """Draw a CAM grid: one row per prediction of a CAM network.
 
     Columns: the image; the CAM heat map of each class in ``img_labels``
     (up to ``max_classes``; missing ones blank, so columns line up); the
     ground truth (``gt_sem_seg`` or the mask at ``seg_map_path``); the
     pseudo label ``pseudo_dir/{image name}.png``, else ``pred_sem_seg``
-    (captioned with the threshold, ``seg_logits[0]``).
+    (captioned with the threshold, ``seg_logits[0]``). With
+    ``irn_samples``, two more: the IRN's boundary map in grey (boundaries
+    white), captioned 'boundary', and its refined mask, 'refined'.
 
     Args:
         samples (Sequence[SegDataSample]): Predictions with ``img_path``,
@@ -123,18 +135,27 @@ def draw_cam_grid(samples: Sequence[SegDataSample],
         cell (int): Cell size in pixels. Defaults to 160.
         backend_args (dict, optional): mmengine file backend arguments.
             Defaults to None.
+        irn_samples (Sequence[SegDataSample], optional): IRN predictions
+            of the same images, in the same order, with ``boundary_map``
+            (1, H, W) in [0, 1] and ``pred_sem_seg`` (1, H, W) (see
+            ``IRNSegmentor.predict``). Defaults to None (no IRN columns).
 
     Returns:
         np.ndarray: The BGR grid, shape
-        ``(rows * (cell + CAPTION_HEIGHT), (max_classes + 3) * cell, 3)``.
+        ``(rows * (cell + CAPTION_HEIGHT), (max_classes + 3) * cell, 3)``,
+        with ``irn_samples`` ``(max_classes + 5) * cell`` wide.
 
     Raises:
         FileNotFoundError: ``pseudo_dir`` lacks an image's pseudo label.
+        ValueError: ``irn_samples`` are not predictions of ``samples``'
+            images.
     """
+    if irn_samples is not None:
+        _check_same_images(samples, irn_samples)
     palette_bgr = _palette_bgr(palette)
     blank = (np.full((1, 1, 3), WHITE, dtype=np.uint8), '', 'nearest')
     rows = []
-    for sample in samples:
+    for i, sample in enumerate(samples):
         img, image_cell, gt_cell = _image_cells(sample, palette_bgr,
                                                 backend_args)
         cams = sample.seg_logits.data.float().cpu().numpy()
@@ -152,11 +173,31 @@ def draw_cam_grid(samples: Sequence[SegDataSample],
                 raise FileNotFoundError(
                     f'no pseudo label {pseudo_path} for image {name}')
             pred, text = read_index_png(pseudo_path), 'pseudo label'
-        rows.append(
-            [image_cell, *cam_cells] + [blank] *
-            (max_classes - len(cam_cells)) +
-            [gt_cell, (colour_mask(pred, palette_bgr), text, 'nearest')])
+        blanks = [blank] * (max_classes - len(cam_cells))
+        pred_cell = (colour_mask(pred, palette_bgr), text, 'nearest')
+        row = [image_cell, *cam_cells, *blanks, gt_cell, pred_cell]
+        if irn_samples is not None:
+            row += _irn_cells(irn_samples[i], palette_bgr)
+        rows.append(row)
     return _draw(rows, cell, out_file)
+
+
+def _check_same_images(samples: Sequence[SegDataSample],
+                       irn_samples: Sequence[SegDataSample]) -> None:
+    """Raise ValueError unless both lists predict the same images."""
+    paths = [s.img_path for s in samples]
+    irn_paths = [s.img_path for s in irn_samples]
+    if paths != irn_paths:
+        raise ValueError('the IRN predictions are not of the images of the '
+                         f'CAM rows: {irn_paths} against {paths}')
+
+
+def _irn_cells(sample: SegDataSample, palette_bgr: np.ndarray) -> list:
+    """The boundary and refined cells of one IRN prediction."""
+    boundary = sample.boundary_map.data[0].float().cpu().numpy()
+    refined = sample.pred_sem_seg.data[0].cpu().numpy()
+    return [(grey_map(boundary), 'boundary', 'bilinear'),
+            (colour_mask(refined, palette_bgr), 'refined', 'nearest')]
 
 
 def draw_prediction_grid(samples: Sequence[SegDataSample],
