@@ -81,7 +81,8 @@ class WSSSPipeline:
         ``stage2_labels='refined'``.
     11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
     12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
-    13. ``pictures``: a CAM grid and predictions on ``val``.
+    13. ``pictures``: a CAM grid (with ``irn_cfg``, also the boundary map
+        and refined mask of step 8's IRN) and predictions on ``val``.
 
     Without ``baseline_cfg`` steps 1-2 are skipped and stage 1 trains from
     its own initialisation; without ``irn_cfg`` steps 7-10. Then
@@ -383,15 +384,21 @@ class WSSSPipeline:
             seconds_per_image=seconds / max(images, 1))
 
     def pictures(self) -> dict:
-        """Step 9: CAM grid of ``eval_split`` and predictions on val."""
+        """Step 13: CAM grid of ``eval_split`` (with ``irn_cfg``, the
+        trained IRN's boundary maps and refined masks of step 7's CAMs too)
+        and predictions on val."""
         cams = osp.join(self.work_dir, 'cam_grid.png')
+        irn = None
+        if self.irn_cfg is not None:
+            irn = init_model(self.irn_cfg, self._checkpoint('irn'))
         cam_grid(
             init_model(self.stage1_cfg, self._checkpoint(1), prepare=True),
             self.stage1_cfg,
             cams,
             split=self.eval_split,
             num=self.num_pictures,
-            pseudo_dir=self.pseudo_dir)
+            pseudo_dir=self.pseudo_dir,
+            irn=irn)
         predictions = osp.join(self.work_dir, 'val_predictions.png')
         prediction_grid(
             self.stage2_cfg,
@@ -422,10 +429,13 @@ class WSSSPipeline:
             lines + ['', '## Timings', ''] + timings
         pics = results.get('pictures')
         if pics:
+            irn_columns = ('' if self.irn_cfg is None else
+                           ', IRN boundary map, refined mask')
             body += [
                 '', '## Pictures', '',
-                'CAMs (image, class heat maps, ground truth, pseudo label):',
-                '', f'![CAMs]({osp.basename(pics["cam_grid"])})', '',
+                'CAMs (image, class heat maps, ground truth, pseudo label'
+                f'{irn_columns}):', '',
+                f'![CAMs]({osp.basename(pics["cam_grid"])})', '',
                 'Stage-2 predictions on val (image, ground truth, '
                 'prediction):', '',
                 f'![val]({osp.basename(pics["val_predictions"])})'

@@ -8,10 +8,13 @@ import os.path as osp
 import re
 import shutil
 
+import mmcv
 import numpy as np
 import pytest
 from PIL import Image
 from toy_subsets import link_toy_subset, toy_names
+
+from mmseg_wsss.visualization import CAPTION_HEIGHT
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(REPO_ROOT, 'configs', 'toy',
@@ -172,10 +175,11 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
         str(work_dir), '--data-root', root, '--no-baseline', '--crf',
         '--irn-config', IRN, '--steps', 'pseudo_labels', 'eval_pseudo_labels',
         'relation_labels', 'train_irn', 'eval_refined', 'refined_labels',
-        'train_seg', '--cfg-options-stage1', 'model.test_cfg.scales=[1.0]',
-        '--cfg-options-irn', 'train_cfg.max_iters=3',
-        'train_dataloader.batch_size=4', '--cfg-options-stage2',
-        'train_cfg.max_iters=2', 'train_dataloader.batch_size=4'
+        'train_seg', 'pictures', '--num-pictures', '2', '--cfg-options-stage1',
+        'model.test_cfg.scales=[1.0]', '--cfg-options-irn',
+        'train_cfg.max_iters=3', 'train_dataloader.batch_size=4',
+        '--cfg-options-stage2', 'train_cfg.max_iters=2',
+        'train_dataloader.batch_size=4'
     ])
     for folder in ('relation_labels', 'refined_labels', 'pseudo_labels',
                    'pseudo_labels_plain'):
@@ -203,3 +207,8 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
         for r, _, ns in os.walk(work_dir / 'stage2') for n in ns
         if n.endswith('.py'))
     assert str(work_dir / 'refined_labels') in seg_logs
+    # the CAM grid has the IRN's boundary and refined columns: image, 3
+    # CAMs, GT, pseudo label, boundary, refined; 160 px cells
+    grid = mmcv.imread(str(work_dir / 'cam_grid.png'))
+    assert grid.shape[:2] == (2 * (160 + CAPTION_HEIGHT), 8 * 160)
+    assert 'IRN boundary map, refined mask' in report
