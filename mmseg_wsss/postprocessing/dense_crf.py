@@ -189,6 +189,25 @@ class DenseCRF:
             return torch.from_numpy(probs).to(norm_cams.device)
         return crf_refine_cams(img, norm_cams, **self.params)
 
+    def refine_batch(self, images: Tensor, norm_cams: Tensor) -> Tensor:
+        """Refine the CAMs of a batch, image by image.
+
+        Args:
+            images (Tensor): RGB images, uint8, shape (N, H, W, 3).
+            norm_cams (Tensor): Normalised CAMs, shape (N, C, H, W).
+
+        Returns:
+            Tensor: Probabilities (N, C+1, H, W) on the device and of the
+            dtype of ``norm_cams``.
+        """
+        images = images.cpu().numpy()
+        probs = [
+            torch.from_numpy(self(img,
+                                  cams.float().cpu().numpy()))
+            for img, cams in zip(images, norm_cams)
+        ]
+        return torch.stack(probs).to(norm_cams)
+
     def __repr__(self) -> str:
         args = ', '.join(f'{k}={v}' for k, v in self.params.items())
         return f'{self.__class__.__name__}({args})'

@@ -98,7 +98,7 @@ def test_irn_trains_and_refines_cams(toy_voc, tmp_path_factory):
         cfg.merge_from_dict({
             f'{key}.dataset.data_root': toy_voc,
             f'{key}.dataset.indices': NUM_TEST,
-            f'{key}.dataset.pipeline.2.cam_dir': str(cam_dir),
+            f'{key}.dataset.pipeline.3.cam_dir': str(cam_dir),
         })
     cfg.test_evaluator = dict(
         type='IoUMetric', iou_metrics=['mIoU'], output_dir=str(out_dir))

@@ -13,8 +13,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..heads.cam_head import stack_img_labels
-from ..utils import (cams_to_seg_logits, check_scales, multiscale_cams,
-                     normalize_cams)
+from ..utils import (cams_to_seg_logits, check_scales, denormalize_images,
+                     multiscale_cams, normalize_cams)
 
 DEFAULT_TEST_CFG = dict(
     scales=(1.0, 0.5, 1.5, 2.0),
@@ -188,7 +188,6 @@ class CAMSegmentor(BaseSegmentor):
         self.align_corners = False
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-        self._crf = None
         self.register_load_state_dict_post_hook(skip_other_network_keys)
 
     @staticmethod
@@ -303,22 +302,9 @@ class CAMSegmentor(BaseSegmentor):
             seg_logits = self._refine_with_crf(inputs, norm_cams)
         return self.postprocess_result(seg_logits, data_samples)
 
-    def _denormalized_images(self, inputs: Tensor) -> Tensor:
-        """Undo the data preprocessor's normalisation: uint8 (N, H, W, 3)."""
-        pre = self.data_preprocessor
-        if getattr(pre, '_enable_normalize', False):
-            inputs = inputs * pre.std + pre.mean
-        return inputs.clamp(0, 255).round().byte().permute(0, 2, 3, 1)
-
     def _refine_with_crf(self, inputs: Tensor, norm_cams: Tensor) -> Tensor:
         """Dense-CRF probabilities (N, C + 1, H, W) from normalised CAMs."""
+        # postprocessing builds on models.utils: imported here, not above
         from mmseg_wsss.postprocessing import DenseCRF
-        if self._crf is None:
-            self._crf = DenseCRF(**self.test_cfg.crf)
-        imgs = self._denormalized_images(inputs).cpu().numpy()
-        probs = [
-            torch.from_numpy(self._crf(img,
-                                       cams.float().cpu().numpy()))
-            for img, cams in zip(imgs, norm_cams)
-        ]
-        return torch.stack(probs).to(norm_cams)
+        images = denormalize_images(inputs, self.data_preprocessor)
+        return DenseCRF(**self.test_cfg.crf).refine_batch(images, norm_cams)

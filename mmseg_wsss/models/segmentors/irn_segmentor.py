@@ -12,11 +12,13 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
-from ..utils import affinity_from_boundary, pair_offsets, random_walk
+from ..utils import (affinity_from_boundary, denormalize_images, pair_offsets,
+                     random_walk)
 from .cam_segmentor import check_finite_losses, check_known_keys
 
 # IRN's semantic-segmentation inference settings.
-DEFAULT_TEST_CFG = dict(radius=5, beta=10, exp_times=8, bg_thr=0.25, flip=True)
+DEFAULT_TEST_CFG = dict(
+    radius=5, beta=10, exp_times=8, bg_thr=0.25, flip=True, crf=None)
 
 
 @MODELS.register_module()
@@ -44,7 +46,11 @@ class IRNSegmentor(BaseSegmentor):
     code, the background does not walk: it is the constant ``bg_thr``
     (``sem_seg_bg_thres``, 0.25) against the walked CAMs scaled to a
     maximum of 1, so ``pred_sem_seg`` is IRN's refined pseudo mask and
-    mmseg's ``IoUMetric`` on a split with masks measures its mIoU. Each
+    mmseg's ``IoUMetric`` on a split with masks measures its mIoU. With
+    ``test_cfg.crf`` the walked maps then go through a dense CRF
+    (:class:`DenseCRF`, background ``(1 - max) ** alpha`` with ``alpha``
+    from ``bg_thr`` unless the dict sets it), as PSA's random walk was
+    followed by one, and ``seg_logits`` are its probabilities. Each
     sample also gets ``boundary_map``, the boundary map at the image's
     size, for pictures.
 
@@ -63,7 +69,8 @@ class IRNSegmentor(BaseSegmentor):
         test_cfg (dict, optional): Refinement: ``radius`` (int >= 2, pairs
             of the walk), ``beta`` (> 0, affinity exponent), ``exp_times``
             (int >= 0, the walk takes ``2 ** exp_times`` steps), ``bg_thr``
-            (background score in [0, 1]) and ``flip`` (bool). Missing keys
+            (background score in [0, 1]), ``flip`` (bool) and ``crf``
+            (:class:`DenseCRF` parameters, or None). Missing keys
             take the values of ``DEFAULT_TEST_CFG``; unknown keys are an
             error.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
@@ -114,6 +121,9 @@ class IRNSegmentor(BaseSegmentor):
                 f'test_cfg.bg_thr must lie in [0, 1], got {cfg.bg_thr}')
         if not isinstance(cfg.flip, bool):
             raise ValueError(f'test_cfg.flip must be a bool, got {cfg.flip!r}')
+        if cfg.crf is not None and not isinstance(cfg.crf, dict):
+            raise ValueError('test_cfg.crf must be a dict of DenseCRF '
+                             f'parameters or None, got {cfg.crf!r}')
 
     def train(self, mode: bool = True) -> 'IRNSegmentor':
         """Set the training mode; a frozen backbone stays in eval mode."""
@@ -206,6 +216,8 @@ class IRNSegmentor(BaseSegmentor):
             self._refined_scores(sample, sample_boundary, (height, width))
             for sample, sample_boundary in zip(data_samples, boundary)
         ])
+        if self.test_cfg.crf is not None:
+            logits = self._refine_with_crf(inputs, logits)
         boundary = F.interpolate(
             boundary, scale_factor=4, mode='bilinear',
             align_corners=False)[..., :height, :width]
@@ -251,6 +263,14 @@ class IRNSegmentor(BaseSegmentor):
         peak = walked[:, :h, :w].amax().clamp_min(1e-5)
         scores[classes] = walked / peak
         return scores
+
+    def _refine_with_crf(self, inputs: Tensor, scores: Tensor) -> Tensor:
+        """Dense-CRF probabilities (N, C + 1, H, W) of refined scores."""
+        # postprocessing builds on models.utils: imported here, not above
+        from mmseg_wsss.postprocessing import DenseCRF
+        crf = DenseCRF(**{'bg_thr': self.test_cfg.bg_thr, **self.test_cfg.crf})
+        images = denormalize_images(inputs, self.data_preprocessor)
+        return crf.refine_batch(images, scores[:, 1:])
 
     def _sample_cams(self, sample) -> tuple:
         """The CAMs (K, H, W) and class indices (K,) of a data sample."""

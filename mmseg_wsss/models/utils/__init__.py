@@ -1,7 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 from .affinity import (affinity_from_boundary, pair_offsets,
                        relation_pair_labels, segment_pixels)
-from .batch import batch_classes, valid_pixels
+from .batch import batch_classes, denormalize_images, valid_pixels
 from .cam import (cams_to_seg_logits, multiscale_cams, normalize_cams,
                   region_mask)
 from .normalize import l2_normalize
@@ -13,5 +13,5 @@ __all__ = [
     'relation_pair_labels', 'transition_matrix', 'random_walk',
     'normalize_cams', 'region_mask', 'multiscale_cams', 'cams_to_seg_logits',
     'l2_normalize', 'check_scales', 'rescale_images', 'batch_classes',
-    'valid_pixels'
+    'denormalize_images', 'valid_pixels'
 ]

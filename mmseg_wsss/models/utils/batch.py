@@ -1,5 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""What of a training batch holds data: its classes, its image pixels."""
+"""What of a batch holds data: its classes, its image pixels, its images."""
 import torch
 from mmseg.utils import SampleList
 from torch import Tensor
@@ -47,3 +47,21 @@ def valid_pixels(inputs: Tensor, data_samples: SampleList) -> Tensor:
         if bottom:
             valid[i, h - bottom:] = False
     return valid
+
+
+def denormalize_images(inputs: Tensor, data_preprocessor) -> Tensor:
+    """The RGB images of a preprocessed batch, e.g. for a dense CRF.
+
+    Undoes the normalisation of a ``SegDataPreProcessor`` (when it
+    normalises); the channel order stays the one it outputs.
+
+    Args:
+        inputs (Tensor): Preprocessed images (N, 3, H, W).
+        data_preprocessor (nn.Module): The preprocessor that made them.
+
+    Returns:
+        Tensor: uint8 images (N, H, W, 3).
+    """
+    if getattr(data_preprocessor, '_enable_normalize', False):
+        inputs = inputs * data_preprocessor.std + data_preprocessor.mean
+    return inputs.clamp(0, 255).round().byte().permute(0, 2, 3, 1)

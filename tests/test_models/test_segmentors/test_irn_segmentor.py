@@ -168,7 +168,34 @@ def test_predict_errors():
     (dict(bg_thr=1.5), 'bg_thr'),
     (dict(flip=1), 'flip'),
     (dict(bg_thres=0.2), 'unknown keys'),
+    (dict(crf=True), 'crf'),
 ])
 def test_test_cfg_checks(test_cfg, message):
     with pytest.raises(ValueError, match=message):
         _model(test_cfg=test_cfg)
+
+
+def test_crf_moves_the_refined_border_to_the_colour_edge():
+    # the walk keeps the scores (boundaries everywhere): the class covers
+    # columns 0-19; the image's colour edge is at column 24, and the dense
+    # CRF after the walk moves the class border there
+    model = _model(test_cfg=dict(radius=3, exp_times=5, crf=dict())).eval()
+    _constant_boundary(model, 8.0)
+    img = torch.zeros(3, 32, 40)
+    img[0, :, :24] = 200.0  # red left of column 24, blue right
+    img[2, :, 24:] = 200.0
+    pre = model.data_preprocessor
+    inputs = ((img - pre.mean[0]) / pre.std[0])[None]
+    with torch.no_grad():
+        result = model.predict(inputs, [_sample(cams=_half_cam())])[0]
+    probs = result.seg_logits.data
+    assert torch.allclose(probs.sum(0), torch.ones(32, 40), atol=1e-4)
+    pred = result.pred_sem_seg.data[0]
+    assert (pred[:, :24] == 2).all() and (pred[:, 24:] == 0).all()
+    # without the CRF the border stays near the CAM's (column 20, blurred
+    # by the 4x upsampling)
+    model.test_cfg.crf = None
+    with torch.no_grad():
+        result = model.predict(inputs, [_sample(cams=_half_cam())])[0]
+    pred = result.pred_sem_seg.data[0]
+    assert (pred[:, :18] == 2).all() and (pred[:, 22:] == 0).all()

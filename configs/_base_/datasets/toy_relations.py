@@ -1,0 +1,41 @@
+# The embedded toy data set for IRN's relation network. Its images (64-128
+# px) are 1/4 to 1/8 of VOC's 500 px, so a boundary map at stride 4 would
+# have 16-32 cells a side and a one-cell boundary would cover 1/16 to 1/8
+# of an object; the relation network therefore sees every image at twice
+# its size (the refined masks come back at the image's size): trained on
+# crops of 192 x 192 from images rescaled to 128-384 px (VOC's 0.5-1.5 of
+# 256 px), refined at 2x.
+_base_ = './voc12_relations.py'
+data_root = 'data/toy_voc'
+relation_label_dir = '../../work_dirs/toy_relation_labels'  # under data_root
+cam_dir = 'work_dirs/toy_pseudo_labels/cams'
+crop_size = (192, 192)
+toy_scale = dict(
+    RandomResize=dict(scale=(256, 256)), RandomCrop=dict(crop_size=crop_size))
+train_pipeline = [
+    dict(step, **toy_scale.get(step.type, {}))
+    for step in _base_.train_pipeline
+]
+twice = dict(type='Resize', scale_factor=2.0, keep_ratio=True)
+# Resize before LoadAnnotations: the masks stay at the image's size
+test_pipeline = [
+    _base_.test_pipeline[0], twice, _base_.test_pipeline[1],
+    dict(_base_.test_pipeline[2], cam_dir=cam_dir), _base_.test_pipeline[3]
+]
+infer_pipeline = [
+    _base_.infer_pipeline[0], twice,
+    dict(_base_.infer_pipeline[1], cam_dir=cam_dir), _base_.infer_pipeline[2]
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        data_prefix=dict(seg_map_path=relation_label_dir),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -1,0 +1,52 @@
+# PASCAL VOC 2012 for IRN's relation network: relation labels of train_aug
+# to train on, the exported CAMs of train to refine (with masks for mIoU).
+# Both inputs are written by earlier steps; their folders:
+#   relation labels, one PNG per train_aug image (0 background, 1..20
+#   classes, 255 unknown), relative to data_root or absolute:
+#     train_dataloader.dataset.data_prefix.seg_map_path=DIR
+#   CAMs, {image name}.npz of make_pseudo_labels(cam_dir=...), relative to
+#   the working directory or absolute: the cam_dir of LoadCAMFromFile in
+#     val_dataloader.dataset.pipeline, test_dataloader.dataset.pipeline
+#     and infer_pipeline (tools/run_pipeline.py sets all three)
+_base_ = './voc12_wsss.py'
+relation_label_dir = '../../../work_dirs/relation_labels'  # under data_root
+cam_dir = 'work_dirs/pseudo_labels/cams'
+crop_size = (512, 512)
+# IRN rescales each image by 0.5-1.5 (VOC images are about 500 px long),
+# flips, and crops 512 x 512; relation labels are the segmentation maps.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(500, 500),
+        ratio_range=(0.5, 1.5),
+        keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackSegInputs'),
+]
+# Refinement: the image at its size, its mask (for IoUMetric) and its CAMs.
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='LoadCAMFromFile', cam_dir=cam_dir),
+    dict(type='PackCAMInputs'),
+]
+# Refined pseudo-mask export (images without masks).
+infer_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadCAMFromFile', cam_dir=cam_dir),
+    dict(type='PackCAMInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,  # IRN's; with N GPUs use 32 / N
+    dataset=dict(
+        data_prefix=dict(seg_map_path=relation_label_dir),
+        pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# relation labels: IRN's thresholds (PseudoLabelWriter kind 'relation')
+relation_cfg = dict(conf_fg_thr=0.30, conf_bg_thr=0.05)
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
