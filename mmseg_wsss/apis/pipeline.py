@@ -75,10 +75,11 @@ class WSSSPipeline:
        backbone starts from step 3's checkpoint (the toy analogue of IRN's
        frozen ImageNet backbone).
     9. ``eval_refined``: refined pseudo-mask mIoU (random walk on the CAMs
-       of step 7) on ``eval_split``, ``IoUMetric``.
+       of step 7) on ``eval_split``, ``IoUMetric``; with ``crf`` also with
+       a dense CRF after the walk (as PSA's walk was followed by one).
     10. ``refined_labels``: refined masks of ``pseudo_split`` as PNGs
-        (``IoUMetric(format_only=True)``), the stage-2 labels when
-        ``stage2_labels='refined'``.
+        (``IoUMetric(format_only=True)``; walk + CRF with ``crf``), the
+        stage-2 labels when ``stage2_labels='refined'``.
     11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
     12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
     13. ``pictures``: a CAM grid (with ``irn_cfg``, also the boundary map
@@ -87,7 +88,7 @@ class WSSSPipeline:
     Without ``baseline_cfg`` steps 1-2 are skipped and stage 1 trains from
     its own initialisation; without ``irn_cfg`` steps 7-10. Then
     ``work_dir/report.md`` gathers the mIoUs (baseline and method CAMs side
-    by side; CAM, CAM+CRF and refined pseudo masks), the threshold, timings
+    by side; CAM, CAM+CRF, refined and refined+CRF pseudo masks), the threshold, timings
     and pictures.
 
     Args:
@@ -99,8 +100,10 @@ class WSSSPipeline:
             to None (no stage 1a).
         data_root (str, optional): Overrides ``data_root`` of every
             dataloader of both configs. Defaults to None.
-        crf (dict, optional): Dense CRF parameters for the pseudo labels;
-            None means no CRF. Defaults to None.
+        crf (dict, optional): Dense CRF parameters for the CAM pseudo
+            labels; None means no CRF. With ``irn_cfg``, not None also puts
+            a CRF after the walk (the IRN's own ``test_cfg.crf`` or the
+            defaults). Defaults to None.
         pseudo_split (str): Split that gets pseudo labels.
             Defaults to 'train_aug'.
         eval_split (str): Split with masks that scores them.
@@ -344,14 +347,18 @@ class WSSSPipeline:
             })
 
     def _irn_runner(self, name: str, split: str, evaluator: dict,
-                    with_masks: bool) -> Runner:
-        """A runner testing the trained IRN on ``split``."""
+                    with_masks: bool, crf: bool) -> Runner:
+        """A runner testing the trained IRN on ``split``; with ``crf`` the
+        walked maps go through a dense CRF (the IRN config's
+        ``test_cfg.crf``, else the CRF defaults at its ``bg_thr``)."""
         cfg = copy.deepcopy(self.irn_cfg)
         dataset = _dataset_cfg(cfg.test_dataloader)
         dataset['ann_file'] = SPLIT_FILE.format(split=split)
         if not with_masks:
             dataset['pipeline'] = copy.deepcopy(cfg.infer_pipeline)
         cfg.test_evaluator = evaluator
+        test_cfg = cfg.model.setdefault('test_cfg', {})
+        test_cfg['crf'] = (test_cfg.get('crf') or {}) if crf else None
         return self._runner(
             cfg,
             osp.join(self.work_dir, name),
@@ -359,21 +366,27 @@ class WSSSPipeline:
             load_from=self._checkpoint('irn'))
 
     def eval_refined(self) -> dict:
-        """Step 9: refined pseudo-mask mIoU on ``eval_split``."""
-        runner = self._irn_runner('irn_eval', self.eval_split,
-                                  dict(type='IoUMetric', iou_metrics=['mIoU']),
-                                  True)
-        metrics = runner.test()
-        return {k: _plain(v) for k, v in metrics.items()}
+        """Step 9: refined pseudo-mask mIoU on ``eval_split``; with
+        ``crf`` also after a dense CRF (``crf``: its metrics)."""
+        metric = dict(type='IoUMetric', iou_metrics=['mIoU'])
+        metrics = self._irn_runner('irn_eval', self.eval_split, metric, True,
+                                   False).test()
+        result = {k: _plain(v) for k, v in metrics.items()}
+        if self.crf is not None:
+            metrics = self._irn_runner('irn_eval_crf', self.eval_split, metric,
+                                       True, True).test()
+            result['crf'] = {k: _plain(v) for k, v in metrics.items()}
+        return result
 
     def refined_labels(self) -> dict:
-        """Step 10: refined masks of ``pseudo_split``, one PNG each."""
+        """Step 10: refined masks of ``pseudo_split`` (after a dense CRF
+        with ``crf``), one PNG each."""
         runner = self._irn_runner(
             'irn_refine', self.pseudo_split,
             dict(
                 type='IoUMetric',
                 format_only=True,
-                output_dir=self.refined_dir), False)
+                output_dir=self.refined_dir), False, self.crf is not None)
         start = time.perf_counter()
         runner.test()
         seconds = time.perf_counter() - start
@@ -381,6 +394,7 @@ class WSSSPipeline:
         return dict(
             out_dir=self.refined_dir,
             images=images,
+            crf=self.crf is not None,
             seconds_per_image=seconds / max(images, 1))
 
     def pictures(self) -> dict:
@@ -484,7 +498,12 @@ class WSSSPipeline:
         if self.irn_cfg is not None:
             rows.append(f'| pseudo masks, refined (IRN) | {self.eval_split} '
                         f'| {miou("eval_refined")} | random walk on the CAM '
-                        'seeds |')
+                        'seeds, no CRF |')
+            refined_crf = results.get('eval_refined', {}).get('crf')
+            if refined_crf is not None:
+                rows.append(f'| pseudo masks, refined (IRN)+CRF | '
+                            f'{self.eval_split} | {refined_crf["mIoU"]:.2f} '
+                            '| random walk, then CRF on |')
         return rows + [
             f'| segmentation | val | {miou("eval_seg")} | stage 2, trained '
             f'on the {self.stage2_labels} pseudo masks |',

@@ -194,11 +194,14 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
             assert set(np.unique(png)) <= set(range(21))
     train_irn = json.load(open(work_dir / 'steps' / 'train_irn.json'))
     assert train_irn['iters'] == 3
+    # --crf: the stage-2 labels are the walk's after a CRF
+    refined = json.load(open(work_dir / 'steps' / 'refined_labels.json'))
+    assert refined['crf'] is True
     assert train_irn['init_from'] == json.load(
         open(work_dir / 'steps' / 'train_cams.json'))['checkpoint']
     report, mious = _report_mious(work_dir)
     rows = ('pseudo masks, CAM', 'pseudo masks, CAM+CRF',
-            'pseudo masks, refined (IRN)')
+            'pseudo masks, refined (IRN)', 'pseudo masks, refined (IRN)+CRF')
     assert all(math.isfinite(mious[row]) for row in rows)
     assert 'trained on the refined pseudo masks' in report
     # stage 2 read the refined masks
