@@ -88,8 +88,8 @@ class WSSSPipeline:
     Without ``baseline_cfg`` steps 1-2 are skipped and stage 1 trains from
     its own initialisation; without ``irn_cfg`` steps 7-10. Then
     ``work_dir/report.md`` gathers the mIoUs (baseline and method CAMs side
-    by side; CAM, CAM+CRF, refined and refined+CRF pseudo masks), the threshold, timings
-    and pictures.
+    by side; CAM, CAM+CRF, refined and refined+CRF pseudo masks), the
+    threshold, timings and pictures.
 
     Args:
         stage1_cfg (Config): CAM network config (mmseg-wsss).
