@@ -75,11 +75,14 @@ class WSSSPipeline:
        backbone starts from step 3's checkpoint (the toy analogue of IRN's
        frozen ImageNet backbone).
     9. ``eval_refined``: refined pseudo-mask mIoU (random walk on the CAMs
-       of step 7) on ``eval_split``, ``IoUMetric``; with ``crf`` also with
-       a dense CRF after the walk (as PSA's walk was followed by one).
-    10. ``refined_labels``: refined masks of ``pseudo_split`` as PNGs
-        (``IoUMetric(format_only=True)``; walk + CRF with ``crf``), the
-        stage-2 labels when ``stage2_labels='refined'``.
+       of step 7) on ``eval_split`` with the background-threshold sweep
+       of step 4 (``CAMIoUMetric`` on the walked maps), so that CAM and
+       refined masks are each scored at their best threshold; with ``crf``
+       also with a dense CRF after the walk (as PSA's walk was followed by
+       one), at that threshold.
+    10. ``refined_labels``: refined masks of ``pseudo_split`` as PNGs at
+        that threshold (``IoUMetric(format_only=True)``; walk + CRF with
+        ``crf``), the stage-2 labels when ``stage2_labels='refined'``.
     11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
     12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
     13. ``pictures``: a CAM grid (with ``irn_cfg``, also the boundary map
@@ -347,46 +350,66 @@ class WSSSPipeline:
             })
 
     def _irn_runner(self, name: str, split: str, evaluator: dict,
-                    with_masks: bool, crf: bool) -> Runner:
-        """A runner testing the trained IRN on ``split``; with ``crf`` the
-        walked maps go through a dense CRF (the IRN config's
-        ``test_cfg.crf``, else the CRF defaults at its ``bg_thr``)."""
+                    with_masks: bool, **test_cfg) -> Runner:
+        """A runner testing the trained IRN on ``split``, its model's
+        ``test_cfg`` updated with ``test_cfg``."""
         cfg = copy.deepcopy(self.irn_cfg)
         dataset = _dataset_cfg(cfg.test_dataloader)
         dataset['ann_file'] = SPLIT_FILE.format(split=split)
         if not with_masks:
             dataset['pipeline'] = copy.deepcopy(cfg.infer_pipeline)
         cfg.test_evaluator = evaluator
-        test_cfg = cfg.model.setdefault('test_cfg', {})
-        test_cfg['crf'] = (test_cfg.get('crf') or {}) if crf else None
+        cfg.model.setdefault('test_cfg', {}).update(test_cfg)
         return self._runner(
             cfg,
             osp.join(self.work_dir, name),
             name,
             load_from=self._checkpoint('irn'))
 
+    def _refined_crf(self) -> Optional[dict]:
+        """The CRF after the walk: with ``crf``, the IRN config's
+        ``test_cfg.crf`` or the defaults; else none."""
+        if self.crf is None:
+            return None
+        return dict(self.irn_cfg.model.get('test_cfg', {}).get('crf') or {})
+
     def eval_refined(self) -> dict:
-        """Step 9: refined pseudo-mask mIoU on ``eval_split``; with
-        ``crf`` also after a dense CRF (``crf``: its metrics)."""
-        metric = dict(type='IoUMetric', iou_metrics=['mIoU'])
-        metrics = self._irn_runner('irn_eval', self.eval_split, metric, True,
-                                   False).test()
+        """Step 9: refined pseudo-mask mIoU on ``eval_split`` over the
+        background-threshold sweep (``CAMIoUMetric``, as step 4 for the
+        CAMs); with ``crf`` also after a dense CRF at the best threshold
+        (``crf``: its metrics)."""
+        metrics = self._irn_runner(
+            'irn_eval',
+            self.eval_split,
+            dict(type='CAMIoUMetric'),
+            True,
+            crf=None).test()
         result = {k: _plain(v) for k, v in metrics.items()}
         if self.crf is not None:
-            metrics = self._irn_runner('irn_eval_crf', self.eval_split, metric,
-                                       True, True).test()
+            metrics = self._irn_runner(
+                'irn_eval_crf',
+                self.eval_split,
+                dict(type='IoUMetric', iou_metrics=['mIoU']),
+                True,
+                bg_thr=result['best_bg_thr'],
+                crf=self._refined_crf()).test()
             result['crf'] = {k: _plain(v) for k, v in metrics.items()}
         return result
 
     def refined_labels(self) -> dict:
-        """Step 10: refined masks of ``pseudo_split`` (after a dense CRF
-        with ``crf``), one PNG each."""
+        """Step 10: refined masks of ``pseudo_split`` at the best threshold
+        of step 9 (after a dense CRF with ``crf``), one PNG each."""
+        bg_thr = self.result('eval_refined')['best_bg_thr']
         runner = self._irn_runner(
-            'irn_refine', self.pseudo_split,
+            'irn_refine',
+            self.pseudo_split,
             dict(
                 type='IoUMetric',
                 format_only=True,
-                output_dir=self.refined_dir), False, self.crf is not None)
+                output_dir=self.refined_dir),
+            False,
+            bg_thr=bg_thr,
+            crf=self._refined_crf())
         start = time.perf_counter()
         runner.test()
         seconds = time.perf_counter() - start
@@ -394,6 +417,7 @@ class WSSSPipeline:
         return dict(
             out_dir=self.refined_dir,
             images=images,
+            bg_thr=bg_thr,
             crf=self.crf is not None,
             seconds_per_image=seconds / max(images, 1))
 
@@ -405,6 +429,10 @@ class WSSSPipeline:
         irn = None
         if self.irn_cfg is not None:
             irn = init_model(self.irn_cfg, self._checkpoint('irn'))
+            if osp.exists(self._step_file('eval_refined')):
+                # the refined masks as step 10 exports them (without CRF)
+                irn.test_cfg.bg_thr = self.result(
+                    'eval_refined')['best_bg_thr']
         cam_grid(
             init_model(self.stage1_cfg, self._checkpoint(1), prepare=True),
             self.stage1_cfg,
@@ -496,14 +524,16 @@ class WSSSPipeline:
                     f'{pseudo.get("bg_thr", "n/a")}, CRF '
                     f'{"on" if pseudo.get("crf") else "off"} |')
         if self.irn_cfg is not None:
+            refined = results.get('eval_refined', {})
+            thr = refined.get('best_bg_thr', 'n/a')
             rows.append(f'| pseudo masks, refined (IRN) | {self.eval_split} '
                         f'| {miou("eval_refined")} | random walk on the CAM '
-                        'seeds, no CRF |')
-            refined_crf = results.get('eval_refined', {}).get('crf')
-            if refined_crf is not None:
+                        f'seeds, best background threshold {thr}, no CRF |')
+            if refined.get('crf') is not None:
                 rows.append(f'| pseudo masks, refined (IRN)+CRF | '
-                            f'{self.eval_split} | {refined_crf["mIoU"]:.2f} '
-                            '| random walk, then CRF on |')
+                            f'{self.eval_split} | '
+                            f'{refined["crf"]["mIoU"]:.2f} | random walk, '
+                            f'threshold {thr}, CRF on |')
         return rows + [
             f'| segmentation | val | {miou("eval_seg")} | stage 2, trained '
             f'on the {self.stage2_labels} pseudo masks |',

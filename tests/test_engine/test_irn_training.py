@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """The IRN relation network trains and refines CAMs through real Runners."""
+import glob
 import os.path as osp
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
+from subprocess_utils import free_port, run_logged, subprocess_env
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'irn',
@@ -115,3 +117,32 @@ def test_irn_trains_and_refines_cams(toy_voc, tmp_path_factory):
         pred = np.asarray(Image.open(out_dir / f'{name}.png'))
         assert pred.shape == _mask(toy_voc, name).shape
         assert set(np.unique(pred).tolist()) <= {0, *classes}
+
+
+def test_irn_trains_under_dist_train_sh(toy_voc, tmp_path):
+    relation_dir = tmp_path / 'relation'
+    relation_dir.mkdir()
+    _write_relation_labels(toy_voc, str(relation_dir))
+    options = [
+        f'train_dataloader.dataset.data_root={toy_voc}',
+        f'train_dataloader.dataset.data_prefix.seg_map_path={relation_dir}',
+        f'train_dataloader.dataset.indices={NUM_TRAIN}',
+        'train_dataloader.batch_size=2', 'train_cfg.max_iters=2',
+        'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None'
+    ]
+    run_logged(
+        [
+            'bash',
+            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), CONFIG, '2',
+            '--work-dir',
+            str(tmp_path / 'work'), '--cfg-options'
+        ] + options,
+        str(tmp_path / 'torchrun.log'),
+        env=subprocess_env(PORT=str(free_port())))
+    assert osp.isfile(tmp_path / 'work' / 'iter_2.pth')
+    logs = glob.glob(str(tmp_path / 'work' / '*' / '*.log'))
+    assert len(logs) == 1  # rank 0 logs
+    with open(logs[0]) as f:
+        log = f.read()
+    assert 'Distributed training: True' in log
+    assert 'boundary.loss_aff' in log

@@ -197,6 +197,10 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
     # --crf: the stage-2 labels are the walk's after a CRF
     refined = json.load(open(work_dir / 'steps' / 'refined_labels.json'))
     assert refined['crf'] is True
+    # the refined masks are exported at their own best threshold (step 9)
+    swept = json.load(open(work_dir / 'steps' / 'eval_refined.json'))
+    assert refined['bg_thr'] == swept['best_bg_thr']
+    assert 0 < swept['best_bg_thr'] < 1 and 'mIoU' in swept['crf']
     assert train_irn['init_from'] == json.load(
         open(work_dir / 'steps' / 'train_cams.json'))['checkpoint']
     report, mious = _report_mious(work_dir)

@@ -6,9 +6,6 @@
 # crops of 192 x 192 from images rescaled to 128-384 px (VOC's 0.5-1.5 of
 # 256 px), refined at 2x.
 _base_ = './voc12_relations.py'
-data_root = 'data/toy_voc'
-relation_label_dir = '../../work_dirs/toy_relation_labels'  # under data_root
-cam_dir = 'work_dirs/toy_pseudo_labels/cams'
 crop_size = (192, 192)
 toy_scale = dict(
     RandomResize=dict(scale=(256, 256)), RandomCrop=dict(crop_size=crop_size))
@@ -16,6 +13,9 @@ train_pipeline = [
     dict(step, **toy_scale.get(step.type, {}))
     for step in _base_.train_pipeline
 ]
+data_root = 'data/toy_voc'
+relation_label_dir = '../../work_dirs/toy_relation_labels'  # under data_root
+cam_dir = 'work_dirs/toy_pseudo_labels/cams'
 twice = dict(type='Resize', scale_factor=2.0, keep_ratio=True)
 # Resize before LoadAnnotations: the masks stay at the image's size
 test_pipeline = [
@@ -27,15 +27,15 @@ infer_pipeline = [
     dict(_base_.infer_pipeline[1], cam_dir=cam_dir), _base_.infer_pipeline[2]
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
     dataset=dict(
         data_root=data_root,
         data_prefix=dict(seg_map_path=relation_label_dir),
-        pipeline=train_pipeline))
-val_dataloader = dict(
+        pipeline=train_pipeline),
+    batch_size=8,
     num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    persistent_workers=False)
+val_dataloader = dict(
+    dataset=dict(data_root=data_root, pipeline=test_pipeline),
+    num_workers=0,
+    persistent_workers=False)
 test_dataloader = val_dataloader

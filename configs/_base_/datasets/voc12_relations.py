@@ -16,7 +16,7 @@ crop_size = (512, 512)
 # flips, and crops 512 x 512; relation labels are the segmentation maps.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotations'),  # the relation labels
     dict(
         type='RandomResize',
         scale=(500, 500),
