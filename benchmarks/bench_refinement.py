@@ -48,7 +48,7 @@ STAGE_1_CONFIGS = dict(
     cam=osp.join(TOY, 'toy', common.TOY_CONFIGS['cam']))
 SEG_CONFIG = osp.join(TOY, 'toy',
                       'deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py')
-IRN_CONFIG = osp.join(TOY, 'irn', 'irn_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+IRN_CONFIG = osp.join(TOY, 'irn', 'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
 # stage-1 steps the second run of a seed reuses
 STAGE_1_STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
                  'pseudo_labels', 'eval_pseudo_labels')

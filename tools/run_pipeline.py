@@ -14,7 +14,7 @@ rerunning after a crash continues where it stopped. Example (the toy demo)::
         configs/toy/rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py \
         configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
         --work-dir work_dirs/demo --make-toy-data data/toy_voc \
-        --irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-96x96.py
+        --irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-192x192.py
 """
 import argparse
 import os.path as osp

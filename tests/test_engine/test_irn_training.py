@@ -13,7 +13,7 @@ from subprocess_utils import free_port, run_logged, subprocess_env
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'irn',
-                  'irn_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+                  'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
 NUM_TRAIN = 8  # images of train_aug given relation labels
 NUM_TEST = 4  # images of train given CAMs
 

@@ -142,7 +142,7 @@ def test_rerun_redoes_only_the_deleted_step(pipeline_run, small_voc, capsys):
 
 
 IRN = osp.join(REPO_ROOT, 'configs', 'irn',
-               'irn_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+               'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
 
 
 @pytest.fixture(scope='module')

@@ -75,7 +75,7 @@ def test_pseudo_dir_column(toy_cam_checkpoint, toy_voc, load_tool, tmp_path):
 
 
 IRN_CONFIG = os.path.join(REPO_ROOT, 'configs', 'irn',
-                          'irn_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+                          'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
 
 
 @pytest.fixture(scope='module')
