@@ -128,7 +128,8 @@ def test_irn_trains_under_dist_train_sh(toy_voc, tmp_path):
         f'train_dataloader.dataset.data_prefix.seg_map_path={relation_dir}',
         f'train_dataloader.dataset.indices={NUM_TRAIN}',
         'train_dataloader.batch_size=2', 'train_cfg.max_iters=2',
-        'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None'
+        'default_hooks.logger.interval=1', 'val_cfg=None',
+        'val_dataloader=None', 'val_evaluator=None'
     ]
     run_logged(
         [
