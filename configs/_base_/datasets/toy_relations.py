@@ -7,10 +7,9 @@
 # 256 px), refined at 2x.
 _base_ = './voc12_relations.py'
 crop_size = (192, 192)
-toy_scale = dict(
-    RandomResize=dict(scale=(256, 256)), RandomCrop=dict(crop_size=crop_size))
 train_pipeline = [
-    dict(step, **toy_scale.get(step.type, {}))
+    dict(step, scale=(256, 256)) if step.type == 'RandomResize' else
+    dict(step, crop_size=crop_size) if step.type == 'RandomCrop' else step
     for step in _base_.train_pipeline
 ]
 data_root = 'data/toy_voc'
