@@ -10,6 +10,5 @@ _base_ = [
     '../_base_/toy_runtime.py', '../_base_/schedules/schedule_toy.py'
 ]
 baseline_config = './cam_r18-tiny_1xb8-300it_toyvoc-96x96.py'
-model = dict(train_cfg=dict(self_sup_start_iter=0))
 # SupportNet (an EMA, no gradients) stays out of the parameter groups
 optim_wrapper = dict(constructor='MainNetOptimWrapperConstructor')

@@ -13,6 +13,5 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_40e_voc.py'
 ]
 baseline_config = './cam_r50_voc.py'
-model = dict(train_cfg=dict(self_sup_start_iter=0))
 # SupportNet (an EMA, no gradients) stays out of the parameter groups
 optim_wrapper = dict(constructor='MainNetOptimWrapperConstructor')

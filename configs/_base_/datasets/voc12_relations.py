@@ -14,14 +14,11 @@ cam_dir = 'work_dirs/pseudo_labels/cams'
 crop_size = (512, 512)
 # IRN rescales each image by 0.5-1.5 (VOC images are about 500 px long),
 # flips, and crops 512 x 512; relation labels are the segmentation maps.
+rescale = dict(scale=(500, 500), ratio_range=(0.5, 1.5), keep_ratio=True)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),  # the relation labels
-    dict(
-        type='RandomResize',
-        scale=(500, 500),
-        ratio_range=(0.5, 1.5),
-        keep_ratio=True),
+    dict(type='RandomResize', **rescale),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs'),
