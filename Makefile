@@ -37,7 +37,8 @@ demo: $(STAMP)
 		configs/toy/rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py \
 		configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
 		--work-dir work_dirs/demo --make-toy-data data/toy_voc --crf \
-		--irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-192x192.py
+		--irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-192x192.py \
+		--stage2-labels both
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -60,10 +60,11 @@ def parse_args(argv=None):
         'walk before stage 2 (default: no refinement)')
     parser.add_argument(
         '--stage2-labels',
-        choices=('refined', 'cam'),
+        choices=('refined', 'cam', 'both'),
         default='refined',
-        help='with --irn-config, the pseudo masks stage 2 trains on '
-        '(default: refined)')
+        help='with --irn-config, the pseudo masks stage 2 trains on; both: '
+        'the refined ones, then a second stage 2 on the CAM ones for '
+        'comparison (default: refined)')
     parser.add_argument(
         '--steps',
         nargs='+',

@@ -10,6 +10,7 @@ last checkpoint). Deleting a step's JSON redoes that step only.
 import copy
 import functools
 import json
+import math
 import os
 import os.path as osp
 import time
@@ -27,15 +28,19 @@ from .pseudo_labels import make_pseudo_labels
 
 STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
          'pseudo_labels', 'eval_pseudo_labels', 'relation_labels', 'train_irn',
-         'eval_refined', 'refined_labels', 'train_seg', 'eval_seg', 'pictures')
+         'eval_refined', 'refined_labels', 'train_seg', 'eval_seg',
+         'train_seg_cam', 'eval_seg_cam', 'pictures')
 # the steps of the refinement (IRN), skipped without an IRN config
 IRN_STEPS = ('relation_labels', 'train_irn', 'eval_refined', 'refined_labels')
+# the second stage 2 on the CAM masks, only with stage2_labels='both'
+CAM_STAGE_2_STEPS = ('train_seg_cam', 'eval_seg_cam')
 # the step that trains the network of each stage
 TRAIN_STEPS = {
     '1a': 'train_baseline',
     1: 'train_cams',
     'irn': 'train_irn',
-    2: 'train_seg'
+    2: 'train_seg',
+    '2cam': 'train_seg_cam'
 }
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -63,7 +68,6 @@ class WSSSPipeline:
     5. ``pseudo_labels``: pseudo masks of ``pseudo_split`` (``train_aug``)
        at the best threshold of step 4 (+ dense CRF if ``crf``).
     6. ``eval_pseudo_labels``: pseudo-mask mIoU on ``eval_split``.
-    7. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
     7. ``relation_labels`` (with ``irn_cfg``): one export of
        ``pseudo_split`` writing the CAMs (``.npz``), IRN's relation labels
        (``irn_cfg.relation_cfg``) and plain CAM pseudo masks (no CRF, the
@@ -84,7 +88,9 @@ class WSSSPipeline:
         that threshold (``IoUMetric(format_only=True)``; walk + CRF with
         ``crf``), the stage-2 labels when ``stage2_labels='refined'``.
     11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
-    12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``).
+    12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``);
+        with ``stage2_labels='both'`` then ``train_seg_cam`` and
+        ``eval_seg_cam``: the same on the CAM masks of step 5.
     13. ``pictures``: a CAM grid (with ``irn_cfg``, also the boundary map
         and refined mask of step 8's IRN) and predictions on ``val``.
 
@@ -115,7 +121,10 @@ class WSSSPipeline:
         irn_cfg (Config, optional): IRN relation network config (e.g.
             ``configs/irn/*.py``). Defaults to None (no refinement).
         stage2_labels (str): What stage 2 trains on with ``irn_cfg``:
-            'refined' (step 10) or 'cam' (step 5). Defaults to 'refined'.
+            'refined' (step 10), 'cam' (step 5) or 'both' (the refined masks
+            in steps 11-12, the CAM masks in a second stage 2 of the same
+            config, steps ``train_seg_cam`` and ``eval_seg_cam``, for the
+            report's comparison). Defaults to 'refined'.
     """
 
     def __init__(self,
@@ -130,9 +139,9 @@ class WSSSPipeline:
                  num_pictures: int = 4,
                  irn_cfg: Optional[Config] = None,
                  stage2_labels: str = 'refined'):
-        if stage2_labels not in ('refined', 'cam'):
-            raise ValueError("stage2_labels must be 'refined' or 'cam', got "
-                             f'{stage2_labels!r}')
+        if stage2_labels not in ('refined', 'cam', 'both'):
+            raise ValueError("stage2_labels must be 'refined', 'cam' or "
+                             f"'both', got {stage2_labels!r}")
         self.work_dir = osp.abspath(work_dir)
         self.stage1_cfg = copy.deepcopy(stage1_cfg)
         self.stage2_cfg = copy.deepcopy(stage2_cfg)
@@ -158,10 +167,17 @@ class WSSSPipeline:
         self.relation_dir = osp.join(self.work_dir, 'relation_labels')
         self.refined_dir = osp.join(self.work_dir, 'refined_labels')
         self.stage2_labels = stage2_labels if irn_cfg is not None else 'cam'
+        # with 'both', stage 2 trains on the refined masks, and a second
+        # stage 2 of the same config on the CAM masks
+        self.stage2_cam_cfg = None
+        if self.stage2_labels == 'both':
+            self.stage2_cam_cfg = copy.deepcopy(self.stage2_cfg)
+            self.stage2_cam_cfg.train_dataloader.dataset.data_prefix[
+                'seg_map_path'] = self.pseudo_dir
         self.stage2_cfg.train_dataloader.dataset.data_prefix[
             'seg_map_path'] = (
-                self.refined_dir
-                if self.stage2_labels == 'refined' else self.pseudo_dir)
+                self.pseudo_dir
+                if self.stage2_labels == 'cam' else self.refined_dir)
         if self.irn_cfg is not None:
             self._point_irn_at_inputs()
         os.makedirs(osp.join(self.work_dir, 'steps'), exist_ok=True)
@@ -193,6 +209,9 @@ class WSSSPipeline:
     def _run_step(self, step: str, fn: Callable[[], dict]) -> dict:
         if step in IRN_STEPS and self.irn_cfg is None:
             return dict(skipped_reason='no IRN config', skipped=True)
+        if step in CAM_STAGE_2_STEPS and self.stage2_cam_cfg is None:
+            return dict(
+                skipped_reason="stage2_labels is not 'both'", skipped=True)
         path = self._step_file(step)
         if osp.exists(path):
             print_log(
@@ -233,7 +252,8 @@ class WSSSPipeline:
 
     def _stage_cfg(self, stage) -> Config:
         return dict((('1a', self.baseline_cfg), (1, self.stage1_cfg),
-                     ('irn', self.irn_cfg), (2, self.stage2_cfg)))[stage]
+                     ('irn', self.irn_cfg), (2, self.stage2_cfg),
+                     ('2cam', self.stage2_cam_cfg)))[stage]
 
     def _train(self, stage) -> dict:
         """Steps 1, 3 and 7: train the network of ``stage`` ('1a', 1, 2)."""
@@ -289,6 +309,8 @@ class WSSSPipeline:
     train_irn = functools.partialmethod(_train, 'irn')
     train_seg = functools.partialmethod(_train, 2)
     eval_seg = functools.partialmethod(_test, 2)
+    train_seg_cam = functools.partialmethod(_train, '2cam')
+    eval_seg_cam = functools.partialmethod(_test, '2cam')
 
     def _export(self, out_dir: str, split: str, **kwargs) -> dict:
         """Export stage 1's outputs of ``split`` at the best threshold of
@@ -534,10 +556,19 @@ class WSSSPipeline:
                             f'{self.eval_split} | '
                             f'{refined["crf"]["mIoU"]:.2f} | random walk, '
                             f'threshold {thr}, CRF on |')
-        return rows + [
-            f'| segmentation | val | {miou("eval_seg")} | stage 2, trained '
-            f'on the {self.stage2_labels} pseudo masks |',
-        ]
+        labels = 'cam' if self.stage2_labels == 'cam' else 'refined'
+        rows.append(f'| segmentation | val | {miou("eval_seg")} | stage 2, '
+                    f'trained on the {labels} pseudo masks |')
+        seg_cam = results.get('eval_seg_cam', {}).get('mIoU')
+        if seg_cam is not None:
+            seg = results.get('eval_seg', {}).get('mIoU', math.nan)
+            rows += [
+                f'| segmentation, CAM masks | val | {seg_cam:.2f} | the same '
+                'stage 2 trained on the cam pseudo masks |',
+                f'| segmentation, refined - CAM masks | val | '
+                f'{seg - seg_cam:+.2f} | same config, seed and iterations |'
+            ]
+        return rows
 
 
 def baseline_config_of(cfg: Config) -> Optional[Config]:

@@ -64,7 +64,7 @@ def _report_mious(work_dir):
     with open(osp.join(work_dir, 'report.md')) as f:
         report = f.read()
     rows = re.findall(
-        r'^\| (CAM, [^|]+|pseudo masks[^|]*|segmentation) \| '
+        r'^\| (CAM, [^|]+|pseudo masks[^|]*|segmentation[^|]*) \| '
         r'\w+ \| ([^|]+) \|', report, re.M)
     # rows of steps that did not run say n/a
     return report, {
@@ -175,11 +175,12 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
         str(work_dir), '--data-root', root, '--no-baseline', '--crf',
         '--irn-config', IRN, '--steps', 'pseudo_labels', 'eval_pseudo_labels',
         'relation_labels', 'train_irn', 'eval_refined', 'refined_labels',
-        'train_seg', 'pictures', '--num-pictures', '2', '--cfg-options-stage1',
-        'model.test_cfg.scales=[1.0]', '--cfg-options-irn',
-        'train_cfg.max_iters=3', 'train_dataloader.batch_size=4',
-        '--cfg-options-stage2', 'train_cfg.max_iters=2',
-        'train_dataloader.batch_size=4'
+        'train_seg', 'eval_seg', 'train_seg_cam', 'eval_seg_cam', 'pictures',
+        '--stage2-labels', 'both', '--num-pictures', '2',
+        '--cfg-options-stage1', 'model.test_cfg.scales=[1.0]',
+        '--cfg-options-irn', 'train_cfg.max_iters=3',
+        'train_dataloader.batch_size=4', '--cfg-options-stage2',
+        'train_cfg.max_iters=2', 'train_dataloader.batch_size=4'
     ])
     for folder in ('relation_labels', 'refined_labels', 'pseudo_labels',
                    'pseudo_labels_plain'):
@@ -214,6 +215,13 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
         for r, _, ns in os.walk(work_dir / 'stage2') for n in ns
         if n.endswith('.py'))
     assert str(work_dir / 'refined_labels') in seg_logs
+    # --stage2-labels both: a second stage 2 read the CAM masks
+    cam_logs = ''.join(
+        open(osp.join(r, n)).read()
+        for r, _, ns in os.walk(work_dir / 'stage2cam') for n in ns
+        if n.endswith('.py'))
+    assert str(work_dir / 'pseudo_labels') in cam_logs
+    assert math.isfinite(mious['segmentation, refined - CAM masks'])
     # the CAM grid has the IRN's boundary and refined columns: image, 3
     # CAMs, GT, pseudo label, boundary, refined; 160 px cells
     grid = mmcv.imread(str(work_dir / 'cam_grid.png'))
