@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_PATHS := mmseg_wsss tools tests configs benchmarks
 PYTEST_ARGS ?=
+# e.g. DEMO_ARGS='--stage2-labels both' (a second stage 2 on the CAM masks)
+DEMO_ARGS ?=
 
 .PHONY: install lint format test demo bench clean
 
@@ -38,7 +40,7 @@ demo: $(STAMP)
 		configs/toy/deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py \
 		--work-dir work_dirs/demo --make-toy-data data/toy_voc --crf \
 		--irn-config configs/irn/irn_r18-tiny_1xb8-300it_toyvoc-192x192.py \
-		--stage2-labels both
+		$(DEMO_ARGS)
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
