@@ -32,4 +32,5 @@ model = dict(
         in_channels=(16, 32, 64, 128),
         loss_decode=dict(_base_.irn.boundary_head.loss_decode, radius=4)),
     test_cfg=dict(_base_.irn.test_cfg, radius=2))
-# The head trains with the toy schedule's optimiser (SGD 0.01, momentum 0.9).
+# Backbone and head train with the toy schedule's optimiser (SGD 0.01,
+# momentum 0.9).

@@ -3,7 +3,7 @@
 # have 16-32 cells a side and a one-cell boundary would cover 1/16 to 1/8
 # of an object; the relation network therefore sees every image at twice
 # its size (the refined masks come back at the image's size): trained on
-# crops of 192 x 192 from images rescaled to 128-384 px (VOC's 0.5-1.5 of
+# crops of 192 x 192 from images rescaled to 128-384 px (IRN's 0.5-1.5 of
 # 256 px), refined at 2x.
 _base_ = './voc12_relations.py'
 crop_size = (192, 192)
