@@ -16,7 +16,6 @@ Usage::
 import argparse
 import json
 import os.path as osp
-import sys
 import time
 from typing import Dict, List
 
@@ -128,14 +127,9 @@ def main() -> None:
         child_main(json.loads(args.child))
         return
     common.setup()
-    runs = {'sweep': [], 'iou': []}
     # fresh processes in turns: each run gives its time and peak memory
-    for _ in range(args.repeats):
-        for name, results in runs.items():
-            results.append(
-                common.run_child(
-                    osp.abspath(__file__),
-                    dict(variant=name, argv=sys.argv[1:])))
+    runs = common.child_runs(
+        osp.abspath(__file__), ('sweep', 'iou'), args.repeats)
     for sweep, iou in zip(runs['sweep'], runs['iou']):
         for thr in BG_THRS:
             a, b = sweep['mious'][str(thr)], iou['mious'][str(thr)]

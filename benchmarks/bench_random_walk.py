@@ -24,7 +24,6 @@ Usage::
 import argparse
 import json
 import os.path as osp
-import sys
 import time
 
 import common
@@ -111,13 +110,8 @@ def main() -> None:
         child_main(json.loads(args.child))
         return
     common.setup()
-    runs = {'walk': [], 'predict': []}
-    for _ in range(args.repeats):
-        for name, results in runs.items():
-            results.append(
-                common.run_child(
-                    osp.abspath(__file__),
-                    dict(variant=name, argv=sys.argv[1:])))
+    runs = common.child_runs(
+        osp.abspath(__file__), ('walk', 'predict'), args.repeats)
 
     def med(name, key):
         return common.median([r[key] for r in runs[name]])

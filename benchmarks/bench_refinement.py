@@ -42,13 +42,14 @@ from typing import Dict, List, Sequence
 import common
 import numpy as np
 
-TOY = osp.join(common.REPO_ROOT, 'configs')
+CONFIGS = osp.join(common.REPO_ROOT, 'configs')
 STAGE_1_CONFIGS = dict(
-    method=osp.join(TOY, 'toy', common.TOY_CONFIGS['rcm_mam']),
-    cam=osp.join(TOY, 'toy', common.TOY_CONFIGS['cam']))
-SEG_CONFIG = osp.join(TOY, 'toy',
+    method=osp.join(CONFIGS, 'toy', common.TOY_CONFIGS['rcm_mam']),
+    cam=osp.join(CONFIGS, 'toy', common.TOY_CONFIGS['cam']))
+SEG_CONFIG = osp.join(CONFIGS, 'toy',
                       'deeplabv3plus_r18-tiny_1xb8-300it_toyvoc-96x96.py')
-IRN_CONFIG = osp.join(TOY, 'irn', 'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
+IRN_CONFIG = osp.join(CONFIGS, 'irn',
+                      'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
 # stage-1 steps the second run of a seed reuses
 STAGE_1_STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
                  'pseudo_labels', 'eval_pseudo_labels')

@@ -156,6 +156,24 @@ def run_child(script: str, spec: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def child_runs(script: str, variants: Sequence[str],
+               repeats: int) -> Dict[str, List[dict]]:
+    """``repeats`` rounds of :func:`run_child`, the variants in turns.
+
+    Each child gets ``dict(variant=name, argv=sys.argv[1:])``, so that it
+    parses the parent's command line.
+
+    Returns:
+        dict: Variant -> its children's results, one per round.
+    """
+    runs = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name in variants:
+            runs[name].append(
+                run_child(script, dict(variant=name, argv=sys.argv[1:])))
+    return runs
+
+
 def ensure_toy_data(data_root: str = DEFAULT_TOY_ROOT) -> str:
     """Generate the toy VOC data set at ``data_root`` unless it is there."""
     from mmseg_wsss.datasets import ensure_toy_voc

@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 
 from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
-from .inference import init_model
+from .inference import init_model, set_cam_dir
 from .pictures import cam_grid, prediction_grid
 from .pseudo_labels import make_pseudo_labels
 
@@ -239,13 +239,10 @@ class WSSSPipeline:
         cfg = self.irn_cfg
         _dataset_cfg(cfg.train_dataloader
                      )['data_prefix']['seg_map_path'] = self.relation_dir
-        for key in ('val_dataloader', 'test_dataloader'):
-            for transform in _dataset_cfg(cfg[key])['pipeline']:
-                if transform['type'] == 'LoadCAMFromFile':
-                    transform['cam_dir'] = self.cam_dir
-        for transform in cfg.infer_pipeline:
-            if transform['type'] == 'LoadCAMFromFile':
-                transform['cam_dir'] = self.cam_dir
+        for pipeline in (_dataset_cfg(cfg.val_dataloader)['pipeline'],
+                         _dataset_cfg(cfg.test_dataloader)['pipeline'],
+                         cfg.infer_pipeline):
+            set_cam_dir(pipeline, self.cam_dir)
         # the CAMs cover pseudo_split and eval_split only: no validation
         cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
         cfg.train_cfg.pop('val_interval', None)

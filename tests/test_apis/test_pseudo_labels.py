@@ -5,6 +5,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from file_utils import read_files
 from mmengine.config import Config
 from PIL import Image
 
@@ -48,15 +49,6 @@ def reference(toy_cfg, toy_cam_checkpoint, tmp_path_factory):
                  SPLIT_FILE.format(split='train')))
     assert (summary['written'], summary['skipped']) == (len(names), 0)
     return out_dir
-
-
-def read_files(folder):
-    """File name -> bytes of every file in ``folder``."""
-    out = {}
-    for fname in os.listdir(folder):
-        with open(osp.join(folder, fname), 'rb') as f:
-            out[fname] = f.read()
-    return out
 
 
 def test_export_config():
@@ -206,16 +198,13 @@ def test_relation_labels_beside_the_pseudo_labels(toy_cfg, toy_cam_checkpoint,
                                                   toy_model, tmp_path):
     out_dir, rel_dir = str(tmp_path / 'pseudo'), str(tmp_path / 'relation')
     relation = dict(conf_fg_thr=0.3, conf_bg_thr=0.05)
-    summary = export(
-        toy_cfg,
-        toy_cam_checkpoint,
-        out_dir,
-        tmp_path,
+    outputs = dict(
         split='train4',
         cam_dir=str(tmp_path / 'cams'),
         relation_dir=rel_dir,
-        relation=relation,
-        workers=1)
+        relation=relation)
+    summary = export(
+        toy_cfg, toy_cam_checkpoint, out_dir, tmp_path, workers=1, **outputs)
     assert (summary['written'], summary['skipped']) == (4, 0)
     dataset = build_infer_dataset(toy_cfg, 'train4')
     for idx in range(len(dataset)):
@@ -232,15 +221,7 @@ def test_relation_labels_beside_the_pseudo_labels(toy_cfg, toy_cam_checkpoint,
             assert png.mode == 'P' and png.getpalette() == voc_palette()
             np.testing.assert_array_equal(np.array(png), expected)
     # a rerun finds every image done, relation labels included
-    again = export(
-        toy_cfg,
-        toy_cam_checkpoint,
-        out_dir,
-        tmp_path,
-        split='train4',
-        cam_dir=str(tmp_path / 'cams'),
-        relation_dir=rel_dir,
-        relation=relation)
+    again = export(toy_cfg, toy_cam_checkpoint, out_dir, tmp_path, **outputs)
     assert (again['written'], again['skipped']) == (0, 4)
     with pytest.raises(ValueError, match='without a relation_dir'):
         export_cfg(toy_cfg, 'x.pth', out_dir, relation=relation)

@@ -10,21 +10,13 @@ import sys
 import time
 
 import pytest
+from file_utils import read_files
 from subprocess_utils import run_logged, torchrun
 
 from mmseg_wsss.utils import SPLIT_FILE, read_split_names
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO_ROOT, 'tools', 'make_pseudo_labels.py')
-
-
-def read_files(folder):
-    """File name -> bytes of every file in ``folder``."""
-    out = {}
-    for fname in os.listdir(folder):
-        with open(osp.join(folder, fname), 'rb') as f:
-            out[fname] = f.read()
-    return out
 
 
 @pytest.fixture(scope='module')
