@@ -355,10 +355,8 @@ def report(args: argparse.Namespace, stage_1a: dict, stage_1b: dict) -> str:
 
 def main() -> None:
     args = parse_args()
-    if args.child:
-        child_main(json.loads(args.child))
+    if common.ran_as_child(args, child_main):
         return
-    common.setup()
     common.check_data_root(args.data_root, make_toy=args.make_toy)
     from mmseg.registry import MODELS
     for arm in args.arms:

@@ -123,10 +123,8 @@ def child_main(spec: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.child:
-        child_main(json.loads(args.child))
+    if common.ran_as_child(args, child_main):
         return
-    common.setup()
     # fresh processes in turns: each run gives its time and peak memory
     runs = common.child_runs(
         osp.abspath(__file__), ('sweep', 'iou'), args.repeats)

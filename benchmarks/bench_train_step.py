@@ -269,10 +269,8 @@ def ratio_of_medians_per_round(num: List[float], den: List[float]) -> float:
 def main() -> None:
     args = parse_args()
     common.raise_onednn_cache()
-    if args.child:
-        child_main(json.loads(args.child))
+    if common.ran_as_child(args, child_main):
         return
-    common.setup()
     common.ensure_toy_data(args.data_root)
     prepared = {name: prepare(v, args) for name, v in VARIANTS.items()}
     model, optim_wrapper, inputs, samples = prepared['method']

@@ -156,6 +156,20 @@ def run_child(script: str, spec: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def ran_as_child(args, child_main: Callable[[dict], None]) -> bool:
+    """The entry of a script that runs parts of itself in fresh processes.
+
+    With ``--child JSON`` (:func:`run_child`) run ``child_main`` on the
+    decoded spec and return True; otherwise :func:`setup` the parent and
+    return False.
+    """
+    if args.child:
+        child_main(json.loads(args.child))
+        return True
+    setup()
+    return False
+
+
 def child_runs(script: str, variants: Sequence[str],
                repeats: int) -> Dict[str, List[dict]]:
     """``repeats`` rounds of :func:`run_child`, the variants in turns.
