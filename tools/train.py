@@ -1,16 +1,14 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Train a segmentor from a config (mmseg's tools/train.py, for mmseg-wsss)."""
 import argparse
-import logging
 
-from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_wsss.apis import cli
 from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -23,25 +21,20 @@ def parse_args():
         '--amp',
         action='store_true',
         default=False,
-        help='enable automatic-mixed-precision training')
+        help='enable automatic-mixed-precision training: mmengine\'s '
+        'AmpOptimWrapper (float16 by default) on a GPU, bfloat16 autocast '
+        '(BF16AmpOptimWrapper) on the CPU')
     cli.add_config_args(parser, 'train_dataloader.batch_size=4')
-    return cli.parse_args(parser)
+    return cli.parse_args(parser, argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = cli.load_config(args)
     cli.resolve_work_dir(cfg, args.work_dir)
 
     if args.amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log(
-                'AMP training is already enabled in your config.',
-                logger='current',
-                level=logging.WARNING)
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+        cli.enable_amp(cfg)
 
     cfg.resume = args.resume
     init_cpu_dist(cfg)

@@ -1,13 +1,18 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """The command-line arguments the tools share: config overrides, launcher."""
 import argparse
+import logging
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
+from mmengine.device import get_device
+from mmengine.logging import print_log
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+# Optimizer wrappers that already autocast (mmengine's and ours).
+AMP_OPTIM_WRAPPERS = ('AmpOptimWrapper', 'BF16AmpOptimWrapper')
 
 
 def add_config_args(parser: argparse.ArgumentParser,
@@ -72,3 +77,35 @@ def resolve_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
     elif cfg.get('work_dir') is None:
         name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
         cfg.work_dir = osp.join('./work_dirs', name)
+
+
+def enable_amp(cfg: Config) -> Optional[str]:
+    """Switch ``cfg.optim_wrapper`` to automatic mixed precision (``--amp``).
+
+    On an accelerator (CUDA, NPU, MLU, MUSA) mmengine's ``AmpOptimWrapper``
+    with dynamic loss scaling and mmengine's default dtype (float16; add
+    ``optim_wrapper.dtype=bfloat16`` for bfloat16); on the CPU, which
+    mmengine's wrapper refuses, :class:`BF16AmpOptimWrapper` (bfloat16
+    autocast, the only CPU autocast dtype, without loss scaling).
+
+    Args:
+        cfg (Config): The training config, changed in place.
+
+    Returns:
+        str | None: The wrapper type selected; None when the config already
+        uses one of ``AMP_OPTIM_WRAPPERS`` (left as it is, with a warning).
+    """
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') in AMP_OPTIM_WRAPPERS:
+        print_log(
+            'AMP training is already enabled in your config '
+            f'(optim_wrapper.type={wrapper.type}).',
+            logger='current',
+            level=logging.WARNING)
+        return None
+    if get_device() == 'cpu':
+        wrapper.type = 'BF16AmpOptimWrapper'
+    else:
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.loss_scale = 'dynamic'
+    return wrapper.type

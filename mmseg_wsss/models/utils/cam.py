@@ -23,10 +23,14 @@ def normalize_cams(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
             instead of becoming NaN. Defaults to 1e-5.
 
     Returns:
-        Tensor: Normalised CAMs in [0, 1), shape (N, C, H, W); absent classes
-        are all zero.
+        Tensor: Normalised CAMs in [0, 1), shape (N, C, H, W), in at least
+        float32; absent classes are all zero.
     """
-    cams = F.relu(cams) * labels[:, :, None, None].to(cams.dtype)
+    # Under autocast the CAMs may be bfloat16/float16; dividing by the max
+    # in their 8/11-bit mantissa would put steps of up to 0.4 % into the
+    # maps that the region thresholds cut, so the math runs in float32.
+    dtype = torch.promote_types(cams.dtype, torch.float32)
+    cams = F.relu(cams.to(dtype)) * labels[:, :, None, None].to(dtype)
     peak = cams.flatten(2).amax(dim=2)[:, :, None, None]
     return cams / (peak + eps)
 

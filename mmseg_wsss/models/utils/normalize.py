@@ -20,7 +20,10 @@ def l2_normalize(x: Tensor, dim: int = 1, eps: float = 1e-12) -> Tensor:
             Defaults to 1e-12.
 
     Returns:
-        Tensor: Normalised ``x``, same shape and dtype.
+        Tensor: Normalised ``x``, same shape, in at least float32.
     """
+    # A half-precision sum of D squares (under autocast) would round the
+    # norm to 8/11 bits; the normalisation runs in float32.
+    x = x.to(torch.promote_types(x.dtype, torch.float32))
     sq_norm = (x * x).sum(dim=dim, keepdim=True)
     return x * torch.rsqrt(sq_norm.clamp_min(eps * eps))
