@@ -36,7 +36,8 @@ class SelfSupDiagnosticsHook(Hook):
       (+ ``cam_bg_thr``): MainNet's
       scale-1.0 CAMs at the background threshold of the best foreground
       IoU among ``thresholds`` (the paper's "sparseness" and
-      "impreciseness"); for :class:`CAMSegmentor` too, so that arms compare;
+      "impreciseness"); for :class:`CAMSegmentor` too (its inference maps,
+      e.g. ReCAM's), so that arms compare;
     - ``mask_*``: RCM's region mask ``R`` against the ground truth: the
       share of foreground labelled right, as background, as another class or
       ignored, and the same for background;
@@ -181,7 +182,8 @@ class SelfSupDiagnosticsHook(Hook):
             state = model.self_sup_state(inputs, data_samples)
             cams = state['cams']
         else:
-            cams = model.forward_cams(inputs)[0]
+            # the maps predict() uses (e.g. a ReCAM head's re-activated ones)
+            cams = model.inference_cams(inputs)
         norm_cams = normalize_cams(
             F.interpolate(
                 cams.float(), size, mode='bilinear', align_corners=False),

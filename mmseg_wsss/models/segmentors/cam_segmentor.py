@@ -25,24 +25,31 @@ DEFAULT_TEST_CFG = dict(
     crf=None,
     max_side=None)
 
-#: State-dict prefixes of :class:`DualCAMSegmentor`'s parts beyond MainNet.
-METHOD_ONLY_KEYS = ('support.', 'rcm_head.', 'mam_head.')
+#: State-dict prefixes of the parts a segmentor may add to its CAM network,
+#: by part: :class:`DualCAMSegmentor`'s SupportNet, RCM memory and MAM, and
+#: the ReCAM predictor.
+EXTRA_PART_KEYS = {
+    'SupportNet / RCM': ('support.', 'rcm_head.', 'mam_head.'),
+    'ReCAM predictor': ('recam_head.', ),
+}
 
 
 def skip_other_network_keys(
         module: nn.Module, incompatible_keys: Tuple[List[str],
                                                     List[str]]) -> None:
-    """``load_state_dict`` post-hook: load between the two segmentors.
+    """``load_state_dict`` post-hook: load between the CAM segmentors.
 
-    A :class:`DualCAMSegmentor` checkpoint holds MainNet under the keys of
-    a :class:`CAMSegmentor`, plus SupportNet and the RCM memory
-    (``METHOD_ONLY_KEYS``). Loading it into a CAMSegmentor ignores those;
-    loading a CAMSegmentor checkpoint (none of those keys) into a
-    DualCAMSegmentor leaves them as built (SupportNetEMAHook then copies
-    MainNet into SupportNet). Either way one INFO line says so, instead of
-    a warning listing every key; any other mismatch is reported as usual.
-    Works with ``torch``'s and mmengine's ``load_state_dict``, which both
-    call post-hooks with lists that may be edited in place.
+    Every segmentor here holds its CAM network under the keys of a plain
+    :class:`CAMSegmentor`; some add parts (``EXTRA_PART_KEYS``). For each
+    part: keys of the checkpoint that this segmentor does not have are
+    ignored (e.g. a DualCAMSegmentor checkpoint loaded into a
+    CAMSegmentor), and a part of this segmentor that the checkpoint lacks
+    entirely is left as built (e.g. the ReCAM predictor when loading a
+    stage-1 checkpoint; SupportNetEMAHook copies MainNet into SupportNet).
+    Either way one INFO line says so, instead of a warning listing every
+    key; any other mismatch is reported as usual. Works with ``torch``'s and
+    mmengine's ``load_state_dict``, which both call post-hooks with lists
+    that may be edited in place.
 
     Args:
         module (nn.Module): The segmentor being loaded.
@@ -50,35 +57,36 @@ def skip_other_network_keys(
             ``(missing_keys, unexpected_keys)`` of the whole load.
     """
     name = type(module).__name__
-    unexpected = [
-        key for key in incompatible_keys.unexpected_keys
-        if key.startswith(METHOD_ONLY_KEYS)
-    ]
-    own = {
-        key
-        for key in module.state_dict() if key.startswith(METHOD_ONLY_KEYS)
-    }
-    if unexpected and not own:
-        incompatible_keys.unexpected_keys[:] = [
+    state_keys = list(module.state_dict())
+    for part, prefixes in EXTRA_PART_KEYS.items():
+        unexpected = [
             key for key in incompatible_keys.unexpected_keys
-            if not key.startswith(METHOD_ONLY_KEYS)
+            if key.startswith(prefixes)
         ]
-        print_log(
-            f'{name}: ignored the {len(unexpected)} SupportNet / RCM keys '
-            f'({", ".join(p + "*" for p in METHOD_ONLY_KEYS)}) of a '
-            'DualCAMSegmentor checkpoint; MainNet was loaded',
-            logger='current')
-    # BatchNorm fills a missing num_batches_tracked without reporting it
-    loadable = {key for key in own if not key.endswith('num_batches_tracked')}
-    if loadable and loadable.issubset(incompatible_keys.missing_keys):
-        incompatible_keys.missing_keys[:] = [
-            key for key in incompatible_keys.missing_keys if key not in own
-        ]
-        print_log(
-            f'{name}: the checkpoint has no SupportNet / RCM keys (a '
-            'CAMSegmentor checkpoint): MainNet was loaded, SupportNet and '
-            'the prototype memory are left as built',
-            logger='current')
+        own = {key for key in state_keys if key.startswith(prefixes)}
+        if unexpected and not own:
+            incompatible_keys.unexpected_keys[:] = [
+                key for key in incompatible_keys.unexpected_keys
+                if not key.startswith(prefixes)
+            ]
+            print_log(
+                f'{name}: ignored the {len(unexpected)} {part} keys '
+                f'({", ".join(p + "*" for p in prefixes)}) of another '
+                'segmentor\'s checkpoint; the CAM network was loaded',
+                logger='current')
+        # BatchNorm fills a missing num_batches_tracked without reporting it
+        loadable = {
+            key
+            for key in own if not key.endswith('num_batches_tracked')
+        }
+        if loadable and loadable.issubset(incompatible_keys.missing_keys):
+            incompatible_keys.missing_keys[:] = [
+                key for key in incompatible_keys.missing_keys if key not in own
+            ]
+            print_log(
+                f'{name}: the checkpoint has no {part} keys: the CAM '
+                f'network was loaded, the {part} is left as built',
+                logger='current')
 
 
 def check_known_keys(key: str, cfg: dict, known: Sequence[str]) -> None:
@@ -135,10 +143,13 @@ class CAMSegmentor(BaseSegmentor):
     """A class activation map network trained from image-level labels.
 
     ``loss()``: ``extract_feat()`` -> ``cam_head.forward()`` -> global
-    average pooling -> ``loss_cls`` against ``img_labels``.
+    average pooling -> ``loss_cls`` against ``img_labels``; with a
+    ``recam_head``, also its ``loss_sce`` on the CAMs and pixel features
+    (ReCAM: re-trains a converged CAM network, see :class:`ReCAMHead`).
 
     ``predict()``: (images longer than ``test_cfg.max_side`` downscaled) ->
     ``multiscale_cams()`` over ``test_cfg.scales`` x flip, at the input size
+    (of the CAM classifier, or the ``recam_head``'s ``cam_weight``)
     -> ``normalize_cams()`` with the image's labels -> ``[bg_thr, CAMs]``
     (-> dense CRF) -> ``postprocess_result()``. ``seg_logits`` holds the
     background score in channel 0 and the normalised CAMs in channels
@@ -149,6 +160,9 @@ class CAMSegmentor(BaseSegmentor):
         backbone (dict): Backbone config (any mmseg or mmpretrain backbone).
         cam_head (dict): :class:`CAMHead` config.
         neck (dict, optional): Neck config. Defaults to None.
+        recam_head (dict, optional): :class:`ReCAMHead` config; its
+            ``channels`` and ``num_classes`` are the CAM head's. None for
+            the plain CAM network. Defaults to None.
         train_cfg (dict, optional): Unused by the baseline; kept for the
             segmentor contract. Defaults to None.
         test_cfg (dict, optional): CAM inference: ``scales``, ``flip``,
@@ -170,6 +184,7 @@ class CAMSegmentor(BaseSegmentor):
                  backbone: ConfigType,
                  cam_head: ConfigType,
                  neck: OptConfigType = None,
+                 recam_head: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -185,6 +200,11 @@ class CAMSegmentor(BaseSegmentor):
             self.neck = MODELS.build(neck)
         self.cam_head = MODELS.build(cam_head)
         self.num_classes = self.cam_head.num_classes
+        self.recam_head = None if recam_head is None else MODELS.build(
+            dict(
+                recam_head,
+                channels=self.cam_head.channels,
+                num_classes=self.num_classes))
         self.align_corners = False
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -225,14 +245,19 @@ class CAMSegmentor(BaseSegmentor):
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
-        """Image-level classification loss of a batch.
+        """Image-level classification loss of a batch (``cam.loss_cls``),
+        and ReCAM's ``cam.loss_sce`` with a ``recam_head``.
 
         Raises:
-            FloatingPointError: The loss is NaN or infinite.
+            FloatingPointError: A loss is NaN or infinite.
         """
-        cams, _ = self.forward_cams(inputs)
-        losses = add_prefix(
-            self.cam_head.loss_by_feat(cams, data_samples), 'cam')
+        cams, feats = self.forward_cams(inputs)
+        losses = self.cam_head.loss_by_feat(cams, data_samples)
+        if self.recam_head is not None:
+            labels = stack_img_labels(data_samples, self.num_classes)
+            losses.update(
+                self.recam_head.loss(cams, feats, labels.to(cams.device)))
+        losses = add_prefix(losses, 'cam')
         check_finite_losses(losses)
         return losses
 
@@ -254,7 +279,10 @@ class CAMSegmentor(BaseSegmentor):
                                  'with img_labels')
             return stack_img_labels(data_samples,
                                     self.num_classes).to(inputs.device)
-        scores = self.cam_head.cam_logits(self.inference_cams(inputs))
+        # the classifier's maps: re-activated ones are not calibrated logits
+        cams = self.inference_cams(inputs) if self.recam_head is None \
+            else self.forward_cams(inputs)[0]
+        scores = self.cam_head.cam_logits(cams)
         return (scores.sigmoid() > self.test_cfg.cls_thr).float()
 
     def predict_cams(self,
@@ -289,8 +317,12 @@ class CAMSegmentor(BaseSegmentor):
             antialias=True)
 
     def inference_cams(self, inputs: Tensor) -> Tensor:
-        """Raw CAMs (N, C, h, w) of the network used by ``predict()``."""
-        return self.forward_cams(inputs)[0]
+        """Raw CAMs (N, C, h, w) of the network used by ``predict()``: the
+        CAM classifier's, or the ``recam_head``'s (its ``cam_weight``)."""
+        cams, feats = self.forward_cams(inputs)
+        if self.recam_head is None:
+            return cams
+        return self.recam_head.cams(feats, self.cam_head.classifier)
 
     def predict(self,
                 inputs: Tensor,

@@ -1,0 +1,4 @@
+# ReCAM on the toy RCM + MAM network: fine-tunes its MainNet checkpoint
+# (load_from=...; SupportNet and the RCM memory are ignored on load).
+_base_ = './recam_r18-tiny_1xb8-300it_toyvoc-96x96.py'
+baseline_config = './rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py'
