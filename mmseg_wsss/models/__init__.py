@@ -1,4 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403

@@ -10,6 +10,8 @@ from torch import Tensor
 
 from ..losses import (PrototypeMemory, class_prototypes,
                       leave_one_out_prototypes)
+from ..losses.regional_contrastive_loss import (memory_prototypes,
+                                                memory_pushable)
 from ..utils import l2_normalize, normalize_cams, region_mask
 
 #: Values of :attr:`RCMTargets.proto_source`.
@@ -26,8 +28,9 @@ class RCMTargets(NamedTuple):
         target (Tensor): Long region mask ``R`` of the summed multi-scale
             CAMs at crop size, (N, H, W): 0..C or ``ignore_index`` (also on
             the batch padding).
-        protos (Tensor): Leave-one-out prototypes of each image, from the
-            other images of the batch and the memory, (N, C + 1, D).
+        protos (Tensor): The prototypes each image is trained against,
+            (N, C + 1, D): leave-one-out (the other images of the batch and
+            the memory) or, in memory mode 'replace', the memory's.
         proto_source (Tensor): Long (N, C + 1), where ``protos[n, k]`` comes
             from: ``PROTO_NONE`` (0, a zero vector), ``PROTO_BATCH`` (1,
             other images of the batch, possibly with the memory) or
@@ -51,7 +54,8 @@ class RCMHead(BaseModule):
     ``targets()``: SupportNet's multi-scale CAMs -> ``normalize_cams()`` ->
     ``region_mask()`` (``region_thrs``) -> target ``R``; its scale-1.0 CAMs
     and features -> ``class_prototypes()`` -> ``leave_one_out_prototypes()``
-    (+ the :class:`PrototypeMemory`).
+    (+ the :class:`PrototypeMemory`), or in ``memory_mode='replace'``
+    ``memory_prototypes()`` (the memory's mean, batch pushed, for all).
     ``loss()``: MainNet's pixel features vs the prototypes, target ``R``
     (``loss_rcm``). ``update_memory()`` pushes the batch's prototypes.
 
@@ -68,6 +72,12 @@ class RCMHead(BaseModule):
             masks. Defaults to (0.3, 0.5).
         memory_size (int): Prototypes kept per class across batches (``Q``;
             0 for no memory). Defaults to 5.
+        memory_mode (str): How the memory is used. 'add': summed with the
+            other images' prototypes (leave-one-out). 'replace' (the
+            authors' code): the batch's prototypes of norm > 0.999 are
+            pushed first, then per class the normalised mean of the memory
+            is every image's prototype; needs ``memory_size > 0``.
+            Defaults to 'add'.
         proto_resolution (str): 'crop' (features upsampled to the mask) or
             'feature' (the mask downsampled to the features) for the
             prototypes. Defaults to 'crop'.
@@ -85,6 +95,7 @@ class RCMHead(BaseModule):
                  channels: int,
                  region_thrs: Tuple[float, float] = (0.3, 0.5),
                  memory_size: int = 5,
+                 memory_mode: str = 'add',
                  proto_resolution: str = 'crop',
                  rcm_resolution: str = 'feature',
                  ignore_index: int = 255,
@@ -101,6 +112,13 @@ class RCMHead(BaseModule):
             if value not in ('crop', 'feature'):
                 raise ValueError(f"rcm_head.{key} must be 'crop' or "
                                  f"'feature', got {value!r}")
+        if memory_mode not in ('add', 'replace'):
+            raise ValueError("rcm_head.memory_mode must be 'add' or "
+                             f"'replace', got {memory_mode!r}")
+        if memory_mode == 'replace' and memory_size < 1:
+            raise ValueError("rcm_head.memory_mode='replace' needs "
+                             f'memory_size >= 1, got {memory_size}')
+        self.memory_mode = memory_mode
         self.num_classes = num_classes
         self.region_thrs = tuple(region_thrs)
         self.proto_resolution = proto_resolution
@@ -157,16 +175,23 @@ class RCMHead(BaseModule):
         target = regions(sum(support_cams))
         image_protos, image_valid = self._image_prototypes(
             support_feats, regions(proto_cams), class_ids)
-        protos = leave_one_out_prototypes(image_protos, image_valid,
-                                          self.memory)
+        if self.memory_mode == 'replace':
+            protos, in_memory = memory_prototypes(
+                image_protos, memory_pushable(image_protos, image_valid),
+                self.memory)
+            source = torch.where(in_memory, PROTO_MEMORY, PROTO_NONE)
+            source = source.expand_as(image_valid)
+        else:
+            protos = leave_one_out_prototypes(image_protos, image_valid,
+                                              self.memory)
+            source = self._proto_source(image_valid)
         # a gather instead of boolean indexing: 5x faster on the CPU
         known = target != self.ignore_index
         target = torch.where(known,
                              class_ids[target.clamp(0,
                                                     len(class_ids) - 1)],
                              target)
-        return RCMTargets(target, protos, self._proto_source(image_valid),
-                          image_protos, image_valid)
+        return RCMTargets(target, protos, source, image_protos, image_valid)
 
     def _image_prototypes(self, support_feats: Tensor, proto_mask: Tensor,
                           class_ids: Tensor) -> Tuple[Tensor, Tensor]:
@@ -220,8 +245,13 @@ class RCMHead(BaseModule):
 
     def update_memory(self, targets: RCMTargets) -> None:
         """Push the batch's own prototypes into the memory (if any)."""
-        if self.memory is not None:
-            self.memory.update(targets.image_protos, targets.image_valid)
+        if self.memory is None:
+            return
+        push = targets.image_valid
+        if self.memory_mode == 'replace':
+            # the same prototypes as memory_prototypes() pushed in targets()
+            push = memory_pushable(targets.image_protos, push)
+        self.memory.update(targets.image_protos, push)
 
     def loss(self, feats: Tensor, targets: RCMTargets) -> Dict[str, Tensor]:
         """RCM loss of MainNet's pixel features.

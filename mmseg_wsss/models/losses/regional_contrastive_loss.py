@@ -11,6 +11,7 @@ classified against these prototypes by cosine similarity.
 ``C`` counts foreground classes; tensors indexed by class have ``K = C + 1``
 entries.
 """
+import copy
 from typing import Optional, Tuple
 
 import torch
@@ -191,6 +192,56 @@ def leave_one_out_prototypes(
             sums = sums + torch.einsum('kq,kqd->kd', memory.filled.to(dtype),
                                        memory.bank.to(dtype))[None]
         return F.normalize(sums, dim=2)
+
+
+def memory_pushable(protos: Tensor,
+                    valid: Tensor,
+                    min_norm: float = 0.999) -> Tensor:
+    """Which prototypes the memory of mode 'replace' takes.
+
+    The authors' code keeps a prototype only when its norm exceeds 0.999,
+    i.e. it is a unit vector: the class has pixels and their features do
+    not sum to zero (all-zero features after a dead ReLU do).
+
+    Args:
+        protos (Tensor): Per-image prototypes, shape (N, C + 1, D).
+        valid (Tensor): Bool validity, shape (N, C + 1).
+        min_norm (float): Smallest norm kept (exclusive). Defaults to 0.999.
+
+    Returns:
+        Tensor: Bool (N, C + 1).
+    """
+    return valid & (protos.float().norm(dim=2) > min_norm)
+
+
+def memory_prototypes(protos: Tensor, valid: Tensor,
+                      memory: PrototypeMemory) -> Tuple[Tensor, Tensor]:
+    """The prototypes of memory mode 'replace' (the authors' code).
+
+    The batch's valid prototypes are pushed into a copy of ``memory`` (FIFO,
+    image order; ``memory`` itself is unchanged), and per class the
+    L2-normalised mean of what the copy holds replaces the prototypes of
+    every image of the batch: no leave-one-out, an image's own prototype
+    counts. A class the copy lacks is a zero vector.
+
+    Args:
+        protos (Tensor): Per-image prototypes, shape (N, C + 1, D).
+        valid (Tensor): Bool, which of them to push, shape (N, C + 1)
+            (:func:`memory_pushable`).
+        memory (PrototypeMemory): Prototypes of earlier batches.
+
+    Returns:
+        tuple[Tensor, Tensor]: The prototypes (N, C + 1, D), the same for
+        every image, in the computation dtype (at least float32), and bool
+        (C + 1,), which classes the memory holds after the push.
+    """
+    pushed = copy.deepcopy(memory)
+    pushed.update(protos, valid)
+    dtype = _compute_dtype(protos)
+    sums = torch.einsum('kq,kqd->kd', pushed.filled.to(dtype),
+                        pushed.bank.to(dtype))
+    mean = F.normalize(sums, dim=1)
+    return mean[None].expand(protos.shape[0], -1, -1), pushed.filled.any(1)
 
 
 def regional_contrastive_loss(feats: Tensor,
