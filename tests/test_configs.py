@@ -31,7 +31,7 @@ def test_config_builds(path):
     cfg = Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model_cfg = cfg.model.copy()
-    # Pretrained weights are the user's to provide; building must not load.
+    # Building must not load (or download) the pretrained weights.
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     model_cfg.pop('pretrained', None)
     model = MODELS.build(model_cfg)

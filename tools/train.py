@@ -4,7 +4,7 @@ import argparse
 
 from mmengine.runner import Runner
 
-from mmseg_wsss.apis import cli
+from mmseg_wsss.apis import check_pretrained_files, cli
 from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
 
 
@@ -36,6 +36,7 @@ def main(argv=None):
     if args.amp:
         cli.enable_amp(cfg)
 
+    check_pretrained_files(cfg)
     cfg.resume = args.resume
     init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)

@@ -6,8 +6,13 @@ _base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.p
 custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/VOC2012'
-# ImageNet weights are the user's to provide (no download at run time).
-model = dict(pretrained='data/pretrained/resnet101_v1c.pth')
+# mmseg's ImageNet weights (its `pretrained` shortcut), as an init_cfg: the
+# same override key as the CAM configs (docs/pretrained_weights.md)
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')))
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,

@@ -6,10 +6,13 @@ data_root = 'data/toy_voc'
 crop_size = (96, 96)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    pretrained=None,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        norm_cfg=norm_cfg,
+        init_cfg=None),
     decode_head=dict(
         in_channels=128,
         channels=32,

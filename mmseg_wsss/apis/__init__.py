@@ -4,10 +4,11 @@ from .evaluate_masks import evaluate_pseudo_labels
 from .inference import (build_infer_dataset, infer_dataset_cfg, init_model,
                         predict_image)
 from .pictures import cam_grid, prediction_grid
+from .pretrained import check_pretrained_files
 from .pseudo_labels import export_cfg, make_pseudo_labels
 
 __all__ = [
-    'build_infer_dataset', 'cam_grid', 'cli', 'evaluate_pseudo_labels',
-    'export_cfg', 'infer_dataset_cfg', 'init_model', 'make_pseudo_labels',
-    'predict_image', 'prediction_grid'
+    'build_infer_dataset', 'cam_grid', 'check_pretrained_files', 'cli',
+    'evaluate_pseudo_labels', 'export_cfg', 'infer_dataset_cfg', 'init_model',
+    'make_pseudo_labels', 'predict_image', 'prediction_grid'
 ]

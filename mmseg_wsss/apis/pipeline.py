@@ -24,6 +24,7 @@ from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import init_model, set_cam_dir
 from .pictures import cam_grid, prediction_grid
+from .pretrained import check_pretrained_files
 from .pseudo_labels import make_pseudo_labels
 
 STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
@@ -273,6 +274,7 @@ class WSSSPipeline:
                 prefix='backbone.')
         runner = self._runner(
             self._stage_cfg(stage), work_dir, name, **options)
+        check_pretrained_files(runner.cfg)
         runner.train()
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()

@@ -32,8 +32,14 @@ allow-lists exactly those types and never turns ``weights_only`` off:
   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` turns off. Both go through
   :func:`load_checkpoint_safely` instead, which also explains a refusal
   without suggesting to trust the file.
+- ``open-mmlab://NAME`` (the VOC configs' ImageNet weights) resolves to a URL
+  in mmengine's ``hub/openmmlab.json``, fetched as above; a user's
+  ``<mmengine home>/open_mmlab.json`` may map a name to a local file, which
+  mmengine's loader reads with a bare ``torch.load``. That branch goes
+  through :func:`load_checkpoint_safely` too.
 """
 import copyreg
+import logging
 import os
 import os.path as osp
 import pickle
@@ -42,8 +48,10 @@ from urllib.parse import urlparse
 import mmengine.runner.checkpoint as mmengine_checkpoint
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
+from mmengine.runner.checkpoint import (get_deprecated_model_names,
+                                        get_external_models)
 
 # The functions ``HistoryBuffer.__getstate__`` pickles, by attribute name.
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -267,12 +275,64 @@ def load_url_safely(url: str,
     os.makedirs(model_dir, exist_ok=True)
     cached_file = osp.join(model_dir, osp.basename(urlparse(url).path))
     if not osp.isfile(cached_file):
-        torch.hub.download_url_to_file(url, cached_file, progress=progress)
+        try:
+            torch.hub.download_url_to_file(url, cached_file, progress=progress)
+        except OSError as error:  # URLError and socket errors included
+            raise OSError(
+                f'Could not download {url} to {cached_file}: {error}. '
+                'Offline, copy the file to that path (the torch hub cache: '
+                '$TORCH_HOME/hub/checkpoints, TORCH_HOME defaults to '
+                '~/.cache/torch), or point the config at a local copy (see '
+                'docs/pretrained_weights.md).') from error
     try:
         return load_checkpoint_safely(cached_file, map_location)
     except UnsafeCheckpointError as error:
         raise UnsafeCheckpointError(
             f'{error} It was downloaded from {url}.') from None
+
+
+def load_from_openmmlab_safely(filename: str, map_location=None):
+    """mmengine's ``open-mmlab://NAME`` loader, weights-only.
+
+    ``NAME`` resolves as in mmengine: ``mmengine/hub/openmmlab.json``,
+    updated by ``<mmengine home>/open_mmlab.json``, deprecated names
+    renamed. A URL is fetched by mmengine's ``load_from_http`` (downloaded
+    once into the torch hub cache, read by :func:`load_url_safely`), a path
+    (relative to the mmengine home) read by :func:`load_checkpoint_safely`.
+
+    Args:
+        filename (str): ``open-mmlab://NAME`` or ``openmmlab://NAME``.
+        map_location (str | torch.device | Callable | dict, optional): As in
+            ``torch.load``. Defaults to None.
+
+    Returns:
+        Any: The checkpoint.
+
+    Raises:
+        ValueError: If ``NAME`` is in neither file.
+    """
+    scheme, name = filename.split('://', 1)
+    renamed = get_deprecated_model_names().get(name)
+    if renamed is not None:
+        print_log(
+            f'{filename} is deprecated in favor of {scheme}://{renamed}',
+            logger='current',
+            level=logging.WARNING)
+        name = renamed
+    urls = get_external_models()
+    if name not in urls:
+        raise ValueError(
+            f'Unknown checkpoint {filename}: {name!r} is not a name in '
+            "mmengine's hub/openmmlab.json (nor in <mmengine home>/"
+            'open_mmlab.json); for ResNet V1c use open-mmlab://resnet50_v1c '
+            'or open-mmlab://resnet101_v1c')
+    url = urls[name]
+    if url.startswith(('http://', 'https://')):
+        return mmengine_checkpoint.load_from_http(
+            url, map_location=map_location)
+    # mmengine resolves such paths against its home; no public accessor
+    home = mmengine_checkpoint._get_mmengine_home()
+    return load_checkpoint_safely(osp.join(home, url), map_location)
 
 
 def allow_mmengine_checkpoints() -> None:
@@ -282,15 +342,19 @@ def allow_mmengine_checkpoints() -> None:
     pickle carries), numpy arrays, dtypes and scalars, a ``getattr`` that
     resolves only ``HistoryBuffer.{min,max,current,mean}`` and a ``bytes``
     that builds only ``b''``; pickles ``HistoryBuffer`` without those
-    functions from now on; routes mmengine's local and URL checkpoint loading
-    (``load_from``, ``resume``, ``init_cfg=dict(type='Pretrained')``,
-    ``load_checkpoint``) through :func:`load_checkpoint_safely`. Calling it
-    again changes nothing.
+    functions from now on; routes mmengine's local, URL and
+    ``open-mmlab://`` checkpoint loading (``load_from``, ``resume``,
+    ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) through
+    :func:`load_checkpoint_safely`. Calling it again changes nothing.
     """
     torch.serialization.add_safe_globals(_mmengine_safe_globals())
     copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_safely, force=True)
-    # ``load_from_http``, which the open-mmlab://, torchvision:// and mmcls://
-    # loaders call directly, looks ``load_url`` up in its module.
+    CheckpointLoader.register_scheme(
+        prefixes=('open-mmlab://', 'openmmlab://'),
+        loader=load_from_openmmlab_safely,
+        force=True)
+    # ``load_from_http``, which the torchvision:// and mmcls:// loaders and
+    # ours for open-mmlab:// call, looks ``load_url`` up in its module.
     mmengine_checkpoint.load_url = load_url_safely

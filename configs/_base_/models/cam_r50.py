@@ -23,8 +23,10 @@ model = dict(
         norm_eval=True,
         style='pytorch',
         contract_dilation=True,
+        # mmseg's ImageNet weights, downloaded once into the torch hub cache;
+        # offline: docs/pretrained_weights.md
         init_cfg=dict(
-            type='Pretrained', checkpoint='data/pretrained/resnet50_v1c.pth')),
+            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     cam_head=dict(
         type='CAMHead',
         in_channels=2048,

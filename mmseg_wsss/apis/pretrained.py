@@ -1,0 +1,105 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Pretrained weights a training config names: found before training.
+
+The VOC configs name mmseg's ImageNet weights as ``open-mmlab://NAME``,
+which mmengine downloads once into the torch hub cache. A local path (an
+offline override) that names no file would otherwise fail deep inside
+``init_weights()`` with no word on the config key or the alternatives;
+:func:`check_pretrained_files` says both before the Runner starts.
+"""
+import os.path as osp
+from typing import Iterator, Optional, Tuple
+
+import torch
+from mmengine.runner.checkpoint import get_external_models
+
+DOC = 'docs/pretrained_weights.md'
+
+
+def pretrained_checkpoints(cfg,
+                           key: str = 'model') -> Iterator[Tuple[str, str]]:
+    """Every pretrained checkpoint a (model) config names, with its key.
+
+    Finds ``init_cfg`` dicts of type 'Pretrained' (key ``...checkpoint``)
+    and mmseg's ``pretrained=<str>`` shortcut, at any depth.
+
+    Args:
+        cfg (dict | list): The config (e.g. ``cfg.model``) or a part of it.
+        key (str): The key of ``cfg`` in ``--cfg-options`` notation.
+            Defaults to 'model'.
+
+    Yields:
+        tuple[str, str]: ``(config key, checkpoint)``, e.g.
+        ``('model.backbone.init_cfg.checkpoint', 'open-mmlab://...')``.
+    """
+    if isinstance(cfg, dict):
+        if cfg.get('type') == 'Pretrained' and isinstance(
+                cfg.get('checkpoint'), str):
+            yield f'{key}.checkpoint', cfg['checkpoint']
+        for name, value in cfg.items():
+            if name == 'pretrained' and isinstance(value, str):
+                yield f'{key}.pretrained', value
+            else:
+                yield from pretrained_checkpoints(value, f'{key}.{name}')
+    elif isinstance(cfg, (list, tuple)):
+        for index, value in enumerate(cfg):
+            yield from pretrained_checkpoints(value, f'{key}.{index}')
+
+
+def _openmmlab_name(path: str) -> Optional[Tuple[str, str]]:
+    """``(NAME, URL)`` of the ``open-mmlab://NAME`` whose file ``path`` is
+    named like (``NAME.pth`` or the URL's file name), if any."""
+    base = osp.basename(path)
+    for name, url in get_external_models().items():
+        if base in (f'{name}.pth', osp.basename(url)):
+            return name, url
+    return None
+
+
+def missing_pretrained_message(key: str, path: str) -> str:
+    """What to do when ``key`` names the local file ``path`` that is not
+    there.
+
+    Args:
+        key (str): The config key, e.g. 'model.backbone.init_cfg.checkpoint'.
+        path (str): Its value.
+
+    Returns:
+        str: The message, naming the key, the file and both fixes.
+    """
+    cache = osp.join(torch.hub.get_dir(), 'checkpoints')
+    known = _openmmlab_name(path)
+    if known is None:
+        # e.g. weights converted from another framework: no mmengine name
+        download = (
+            f'set {key}=open-mmlab://NAME if mmengine/hub/openmmlab.json '
+            'has these weights (mmengine downloads them once into '
+            f'{cache}), or a URL')
+    else:
+        name, url = known
+        download = (
+            f'set {key}=open-mmlab://{name} (what the VOC configs name); '
+            f'mmengine downloads {url} once to '
+            f'{osp.join(cache, osp.basename(url))}, where it may also be '
+            'copied by hand for an offline machine')
+    return (f'Pretrained weights not found: {key}={path} names no file. '
+            f'Either (1) {download}; or (2) put the weights at {path}, or '
+            f'pass a local copy with --cfg-options {key}=PATH. See {DOC}.')
+
+
+def check_pretrained_files(cfg) -> None:
+    """Check that every local pretrained checkpoint of ``cfg.model`` exists.
+
+    Names with a scheme (``open-mmlab://``, ``https://``, ...) are left to
+    mmengine's loaders, which download and cache them.
+
+    Args:
+        cfg (Config): A training config.
+
+    Raises:
+        FileNotFoundError: If a local checkpoint is missing; the message
+            names the config key, the file and both ways to fix it.
+    """
+    for key, path in pretrained_checkpoints(cfg.get('model', {})):
+        if '://' not in path and not osp.isfile(osp.expanduser(path)):
+            raise FileNotFoundError(missing_pretrained_message(key, path))
