@@ -4,7 +4,7 @@ from typing import List, Optional, Union
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseAveragedModel
-from mmengine.optim import DefaultOptimWrapperConstructor
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
@@ -19,16 +19,39 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     (hundreds for a ResNet-50); this one leaves such a submodule out of the
     parameter groups and says so in one line. Without ``paramwise_cfg``
     both hand ``model.parameters()`` to the optimizer, which never updates a
-    parameter without a gradient. Select it with
+    parameter without a gradient. Likewise a layer whose parameters are all
+    frozen (``requires_grad=False``, e.g. the BatchNorms and first layers
+    of :class:`WideResNet38`) is left out with one line in all, not a
+    warning per tensor. Select it with
     ``optim_wrapper=dict(constructor='MainNetOptimWrapperConstructor')``.
     """
+
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
+                 paramwise_cfg: Optional[dict] = None):
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+        self._frozen: List[str] = []
+
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        """Build the optim wrapper; log the frozen layers left out."""
+        self._frozen = []
+        wrapper = super().__call__(model)
+        if self._frozen:
+            shown = ', '.join(self._frozen[:6])
+            more = ', ...' if len(self._frozen) > 6 else ''
+            print_log(
+                f'{len(self._frozen)} frozen layers (requires_grad=False) are '
+                f'left out of the optimizer: {shown}{more}',
+                logger='current')
+        return wrapper
 
     def add_params(self,
                    params: List[dict],
                    module: nn.Module,
                    prefix: str = '',
                    is_dcn_module: Optional[Union[int, float]] = None) -> None:
-        """Add the parameters of ``module`` unless it is an averaged model.
+        """Add the parameters of ``module`` unless it is an averaged model
+        or a layer (no children) whose parameters are all frozen.
 
         Args:
             params (list[dict]): Parameter groups, extended in place.
@@ -42,5 +65,10 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 f'{prefix} ({type(module).__name__}) is left out of the '
                 'optimizer: it follows its source model, not gradients',
                 logger='current')
+            return
+        own = list(module.parameters(recurse=False))
+        if own and not any(p.requires_grad for p in own) and not any(
+                True for _ in module.children()):
+            self._frozen.append(prefix)
             return
         super().add_params(params, module, prefix, is_dcn_module)
