@@ -29,7 +29,8 @@ TOY_CONFIGS = dict(
     cam='cam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     rcm='rcm_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     mam='mam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
-    rcm_mam='rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+    rcm_mam='rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
+    recam='recam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
 # The toy data set's classes (mmseg_wsss/datasets/toy_voc.py), as foreground
 # indices 0..C-1: aeroplane, bus, cat, person, tvmonitor.
 TOY_CLASS_INDICES = (0, 5, 7, 14, 19)
@@ -201,7 +202,7 @@ def toy_config(name: str,
     """A toy config (``TOY_CONFIGS`` key) pointed at ``data_root``.
 
     Args:
-        name (str): 'cam', 'rcm', 'mam' or 'rcm_mam'.
+        name (str): A key of ``TOY_CONFIGS``.
         data_root (str): Toy data set directory.
         crop (int, optional): Square training crop; the random resize scale
             follows it (4/3 of the crop, as 128 is to 96). Defaults to None
