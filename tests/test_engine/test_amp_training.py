@@ -107,7 +107,7 @@ def test_toy_config_trains_with_bf16_autocast(config, toy_voc, tmp_path):
 
 def test_train_tool_amp_saves_and_resumes(toy_voc, tmp_path, load_tool):
     config = osp.join(REPO_ROOT, 'configs', 'toy',
-                      'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+                      'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
     train = load_tool('train')
 
     def run(iters, *extra):
