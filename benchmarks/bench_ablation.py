@@ -23,7 +23,10 @@ sqrt(n)), the settings read from the configs, and
 ``SelfSupDiagnosticsHook``'s final figures (mean over seeds).
 
 Any VOC-layout data root works (``--data-root``); without one, the toy set
-is drawn into /tmp/bench_toy if missing.
+is drawn into /tmp/bench_toy if missing. Each finished run leaves
+``result.json`` in its folder under ``--work-dir``; a rerun with the same
+settings reads those back, so an interrupted bench continues where it
+stopped.
 
 Usage::
 
@@ -150,6 +153,28 @@ def run_spec(arm: str, seed: int, part: str) -> dict:
     return dict(arm=arm, seed=seed, part=part)
 
 
+def run_name(spec: dict) -> str:
+    """The folder of a run under ``--work-dir``."""
+    return f'{spec["part"]}_{spec["arm"]}_seed{spec["seed"]}'
+
+
+def run_key(spec: dict, args: argparse.Namespace,
+            load_from: Optional[str]) -> str:
+    """What a run's result depends on, as a string to compare."""
+    settings = dict(
+        spec,
+        load_from=load_from,
+        data_root=args.data_root,
+        iters_1a=args.iters_1a)
+    if spec['part'] != 'stage1a':
+        settings.update(
+            iters=args.iters,
+            cfg_options=args.cfg_options,
+            recam_cfg_options=args.recam_cfg_options,
+            baseline_cfg_options=args.baseline_cfg_options)
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
 def run_config(spec: dict,
                args: argparse.Namespace,
                load_from: Optional[str] = None):
@@ -174,7 +199,7 @@ def run_config(spec: dict,
         iters = half if arm in CHAINED else args.iters
     cfg = common.toy_config(name, args.data_root)
     cfg.randomness = dict(seed=spec['seed'])
-    cfg.work_dir = osp.join(args.work_dir, f'{part}_{arm}_seed{spec["seed"]}')
+    cfg.work_dir = osp.join(args.work_dir, run_name(spec))
     cfg.load_from = load_from
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
     cfg.param_scheduler[0].end = iters
@@ -320,8 +345,23 @@ def run_all(args: argparse.Namespace) -> Tuple[dict, dict]:
 
     def run(spec: dict, load_from: Optional[str]) -> dict:
         start = time.perf_counter()
-        result = common.run_child(
-            script, dict(spec, load_from=load_from, argv=sys.argv[1:]))
+        # a finished run of the same settings is read back, not rerun, so
+        # an interrupted bench continues where it stopped
+        key = run_key(spec, args, load_from)
+        path = osp.join(args.work_dir, run_name(spec), 'result.json')
+        done = None
+        if osp.isfile(path):
+            with open(path) as f:
+                done = json.load(f)
+        if done is not None and done.get('key') == key:
+            result = done['result']
+        else:
+            result = common.run_child(
+                script, dict(spec, load_from=load_from, argv=sys.argv[1:]))
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            with open(path + '.tmp', 'w') as f:
+                json.dump(dict(key=key, result=result), f)
+            os.replace(path + '.tmp', path)
         name = STAGE_1A if spec['part'] == 'stage1a' else \
             f'{ARMS[spec["arm"]][0]} ({spec["part"]})'
         print(
