@@ -1,10 +1,10 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """The wide ResNet-38 of PSA, SEAM and most WSSS work since ("resnet38d").
 
-Architecture, key names and freezing follow the facts collected in the
-project's ``RESNET38.md`` (read from PSA's ``network/resnet38d.py``, SEAM,
-1-stage-wseg and the original MXNet model, ademxapp's "Model A1"); the code
-is ours. Module names are load-bearing: they equal the keys of the
+Architecture, key names and freezing follow PSA's ``network/resnet38d.py``
+(with SEAM, 1-stage-wseg and the original MXNet model, ademxapp's "Model
+A1", read for the same facts; the code is ours; ``docs/resnet38_preset.md``
+summarises them). Module names are load-bearing: they equal the keys of the
 converted ImageNet file (``conv1a.weight``, ``b4_5.bn_branch2b1.bias``, ...),
 so the blocks are attributes of the backbone itself, not members of an
 ``nn.Sequential``.
