@@ -4,6 +4,7 @@ import glob
 import json
 import os.path as osp
 
+import pytest
 from subprocess_utils import (REPO_ROOT, free_port, run_logged, subprocess_env,
                               torchrun)
 
@@ -48,3 +49,19 @@ def test_dist_train_sh_trains_on_two_cpu_processes(toy_voc, tmp_path):
         log = f.read()
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
+
+
+def test_recam_loss_under_ddp_equals_one_process_on_the_global_batch(tmp_path):
+    worker = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'ddp_recam_loss_worker.py')
+    run_logged(
+        torchrun(2) + [worker, str(tmp_path)], str(tmp_path / 'torchrun.log'))
+    result = json.loads((tmp_path / 'recam_ddp.json').read_text())
+    assert result['world_size'] == 2
+    # DDP averages over ranks: the mean of the rank losses and the averaged
+    # gradient are one process's on all five images (3 + 2, one unlabelled)
+    mean = sum(result['rank_losses']) / 2
+    assert mean == pytest.approx(result['single_loss'], rel=1e-6)
+    assert result['rank_losses'][0] != pytest.approx(result['single_loss'])
+    assert result['ddp_grad'] == pytest.approx(
+        result['single_grad'], rel=1e-5, abs=1e-7)

@@ -2,6 +2,7 @@
 """Real mmengine Runners train, save, test and resume the toy configs."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -11,6 +12,8 @@ BASELINE = osp.join(REPO_ROOT, 'configs', 'toy',
                     'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
 METHOD = osp.join(REPO_ROOT, 'configs', 'toy',
                   'rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+RECAM = osp.join(REPO_ROOT, 'configs', 'toy',
+                 'recam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
 
 
 def toy_cfg(path, data_root, work_dir, iters=4, batch_size=4, **options):
@@ -115,3 +118,42 @@ def test_method_loads_a_baseline_checkpoint_into_both_networks(
     for key, value in base.items():
         assert torch.equal(runner.model.state_dict()[key], value), key
         assert torch.equal(support[key], value), key
+
+
+def test_recam_fine_tunes_a_baseline_checkpoint_and_tests(
+        toy_voc, toy_cam_checkpoint, tmp_path):
+    _, base_ckpt = toy_cam_checkpoint
+    runner = Runner.from_cfg(
+        toy_cfg(RECAM, toy_voc, tmp_path, load_from=base_ckpt))
+    runner.train()
+    logged = runner.message_hub.log_scalars
+    for key in ('cam.loss_cls', 'cam.loss_sce'):
+        values = logged[f'train/{key}'].data[0]
+        assert len(values) == 4 and all(
+            map(torch.isfinite, torch.as_tensor(values))), key
+    # param groups: the predictor at 10x, the CAM head at the backbone's lr
+    lr = runner.cfg.optim_wrapper.optimizer.lr
+    group_lr = {
+        id(p): g['initial_lr']
+        for g in runner.optim_wrapper.param_groups
+        for p in g['params']
+    }
+    model = runner.model
+    assert group_lr[id(model.recam_head.predictor.weight)] == \
+        pytest.approx(10 * lr)
+    for param in (model.cam_head.classifier.weight,
+                  model.backbone.stem[0].weight):
+        assert group_lr[id(param)] == pytest.approx(lr)
+    base = torch.load(base_ckpt, map_location='cpu')['state_dict']
+    tuned = torch.load(
+        tmp_path / 'iter_4.pth', map_location='cpu')['state_dict']
+    assert 'recam_head.predictor.weight' in tuned
+    # started from stage 1 and fine-tuned the whole network
+    assert not torch.equal(tuned['backbone.stem.0.weight'],
+                           base['backbone.stem.0.weight'])
+    assert torch.allclose(
+        tuned['backbone.stem.0.weight'],
+        base['backbone.stem.0.weight'],
+        atol=1e-2)
+    metrics = runner.test()
+    assert 0 <= metrics['mIoU'] <= 100

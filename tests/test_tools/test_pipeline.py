@@ -11,6 +11,7 @@ import shutil
 import mmcv
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from toy_subsets import link_toy_subset, toy_names
 
@@ -227,3 +228,36 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
     grid = mmcv.imread(str(work_dir / 'cam_grid.png'))
     assert grid.shape[:2] == (2 * (160 + CAPTION_HEIGHT), 8 * 160)
     assert 'IRN boundary map, refined mask' in report
+
+
+RECAM = osp.join(REPO_ROOT, 'configs', 'toy',
+                 'recam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+
+
+def test_recam_runs_through_the_pipeline_export_and_irn(
+        eight_root, tmp_path_factory):
+    root, names = eight_root
+    work_dir = tmp_path_factory.mktemp('pipeline_recam')
+    short = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=4']
+    _tool().main([
+        RECAM, STAGE2, '--work-dir',
+        str(work_dir), '--data-root', root, '--irn-config', IRN, '--steps',
+        'train_baseline', 'train_cams', 'eval_cams', 'pseudo_labels',
+        'relation_labels', 'train_irn', 'eval_refined',
+        '--cfg-options-baseline'
+    ] + short + ['--cfg-options-stage1', 'model.test_cfg.scales=[1.0]'] +
+                 short + ['--cfg-options-irn'] + short)
+    steps = work_dir / 'steps'
+    baseline = json.load(open(steps / 'train_baseline.json'))
+    recam = json.load(open(steps / 'train_cams.json'))
+    # staged: ReCAM starts from the stage-1a checkpoint of baseline_config
+    assert recam['init_from'] == baseline['checkpoint']
+    assert 'recam_head.predictor.weight' in torch.load(
+        recam['checkpoint'], map_location='cpu')['state_dict']
+    assert 0 <= json.load(open(steps / 'eval_cams.json'))['mIoU'] <= 100
+    assert sorted(os.listdir(work_dir / 'pseudo_labels')) == sorted(
+        n + '.png' for n in names)
+    # IRN learns from the ReCAM maps' relation labels and walks them
+    assert json.load(open(steps / 'train_irn.json'))['init_from'] == \
+        recam['checkpoint']
+    assert 0 <= json.load(open(steps / 'eval_refined.json'))['mIoU'] <= 100
