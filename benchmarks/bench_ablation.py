@@ -74,6 +74,8 @@ CHAINED = {'recam_on_rcm_mam': 'rcm_mam'}
 DEFAULT_ARMS = ('cam', 'rcm_mam', 'rcm_mam_best', 'recam',
                 'recam_official_optim', 'recam_on_rcm_mam')
 STAGE_1A = 'stage 1a (baseline)'
+# --backbone r38 runs an arm on common.TOY_CONFIGS[f'{config}_r38']
+BACKBONES = ('r18', 'r38')
 CAM_WEIGHTS = ('product', 'cam', 'recam')
 DIAGNOSTICS = ('cam_fg_recall', 'cam_fg_precision', 'cam_fg_wrong_class',
                'mask_fg_correct', 'mask_fg_as_bg', 'mask_bg_correct',
@@ -107,6 +109,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='iterations of stage 1a (the baseline from scratch)')
     parser.add_argument(
         '--arms', nargs='+', choices=list(ARMS), default=list(DEFAULT_ARMS))
+    parser.add_argument(
+        '--backbone',
+        choices=BACKBONES,
+        default=BACKBONES[0],
+        help='the toy network family: r18 (ResNet-18 at 1/4 width, the '
+        'R50 recipe) or r38 (the authors\' recipe preset: ResNet-38 at 1/16 '
+        'width, its own stage 1a; arms cam and rcm_mam)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -153,6 +162,17 @@ def run_spec(arm: str, seed: int, part: str) -> dict:
     return dict(arm=arm, seed=seed, part=part)
 
 
+def toy_name(name: str, backbone: str) -> str:
+    """The ``common.TOY_CONFIGS`` key of config ``name`` for ``backbone``."""
+    if backbone == 'r18':
+        return name
+    key = f'{name}_{backbone}'
+    if key not in common.TOY_CONFIGS:
+        raise ValueError(f'--backbone {backbone}: no toy {backbone} config '
+                         f'for {name!r}; arms with one: cam, rcm_mam')
+    return key
+
+
 def run_name(spec: dict) -> str:
     """The folder of a run under ``--work-dir``."""
     return f'{spec["part"]}_{spec["arm"]}_seed{spec["seed"]}'
@@ -166,6 +186,8 @@ def run_key(spec: dict, args: argparse.Namespace,
         load_from=load_from,
         data_root=args.data_root,
         iters_1a=args.iters_1a)
+    if args.backbone != 'r18':
+        settings.update(backbone=args.backbone)
     if spec['part'] != 'stage1a':
         settings.update(
             iters=args.iters,
@@ -197,7 +219,7 @@ def run_config(spec: dict,
     else:
         name, options = ARMS[arm][1], ARMS[arm][2]
         iters = half if arm in CHAINED else args.iters
-    cfg = common.toy_config(name, args.data_root)
+    cfg = common.toy_config(toy_name(name, args.backbone), args.data_root)
     cfg.randomness = dict(seed=spec['seed'])
     cfg.work_dir = osp.join(args.work_dir, run_name(spec))
     cfg.load_from = load_from
@@ -501,7 +523,8 @@ def report(args: argparse.Namespace, stage_1a: dict, stage_1b: dict) -> str:
     diag_table = common.markdown_table(['arm'] + list(DIAGNOSTICS), diag_rows)
 
     return (
-        f'Data root `{args.data_root}`: train on `train_aug`, CAM mIoU on '
+        f'Toy network family `{args.backbone}`. Data root '
+        f'`{args.data_root}`: train on `train_aug`, CAM mIoU on '
         '`train` (the config\'s test pipeline and scales). Staged: per seed '
         f'a CAM baseline trained {args.iters_1a} iterations (stage 1a); '
         f'every arm starts from it and trains {args.iters} more (a chained '

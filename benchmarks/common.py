@@ -30,7 +30,10 @@ TOY_CONFIGS = dict(
     rcm='rcm_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     mam='mam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
     rcm_mam='rcm-mam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
-    recam='recam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
+    recam='recam_r18-tiny_1xb8-300it_toyvoc-96x96.py',
+    # the authors' recipe preset on a 1/16-width ResNet-38
+    cam_r38='cam_r38-tiny_1xb8-300it_toyvoc-96x96.py',
+    rcm_mam_r38='rcm-mam_r38-tiny_1xb8-300it_toyvoc-96x96.py')
 # The toy data set's classes (mmseg_wsss/datasets/toy_voc.py), as foreground
 # indices 0..C-1: aeroplane, bus, cat, person, tvmonitor.
 TOY_CLASS_INDICES = (0, 5, 7, 14, 19)
