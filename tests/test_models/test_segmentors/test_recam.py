@@ -5,46 +5,15 @@ import logging
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
-from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
+from tiny_cam_net import NUM_CLASSES
+from tiny_cam_net import build_segmentor as _build
+from tiny_cam_net import labelled_batch as _batch
 
 import mmseg_wsss  # noqa: F401
 from mmseg_wsss.models.utils import class_specific_features
 
 RECAM = dict(type='ReCAMHead')
-
-
-def _build(type='CAMSegmentor', **kwargs):
-    init_default_scope('mmseg')
-    cfg = dict(
-        type=type,
-        backbone=BACKBONE,
-        cam_head=HEAD,
-        data_preprocessor=dict(type='SegDataPreProcessor', size=(32, 32)),
-        test_cfg=dict(scales=(1.0, ), flip=False))
-    cfg.update(kwargs)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
-
-
-def _batch(img_labels, size=32):
-    gen = torch.Generator().manual_seed(0)
-    inputs = torch.randn(len(img_labels), 3, size, size, generator=gen)
-    samples = []
-    for i, row in enumerate(img_labels):
-        sample = SegDataSample(
-            metainfo=dict(
-                img_path=f'{i}.jpg',
-                ori_shape=(size, size),
-                img_shape=(size, size),
-                padding_size=(0, 0, 0, 0)))
-        sample.set_data(dict(img_labels=torch.tensor(row).float()))
-        samples.append(sample)
-    return inputs, samples
 
 
 def test_the_head_takes_the_cam_heads_sizes():
