@@ -38,11 +38,12 @@ def build_segmentor(type='CAMSegmentor', **kwargs):
     return model
 
 
-def labelled_batch(img_labels, size=32):
-    """Random images (N, 3, size, size) and samples with ``img_labels``."""
+def labelled_batch(img_labels, size=32, seed=0):
+    """Random images (N, 3, size, size) and samples with ``img_labels``
+    (one row of C floats per image)."""
     import torch
     from mmseg.structures import SegDataSample
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     inputs = torch.randn(len(img_labels), 3, size, size, generator=gen)
     samples = []
     for i, row in enumerate(img_labels):

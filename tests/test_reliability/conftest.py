@@ -7,8 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
-from tiny_cam_net import BACKBONE, HEAD
+from tiny_cam_net import BACKBONE, HEAD, labelled_batch
 
 # first, so that its mmcv-lite shim is in place before tests import mmseg
 import mmseg_wsss  # noqa: F401
@@ -63,24 +62,8 @@ def _tiny_model(type='DualCAMSegmentor', **kwargs):
 
 
 def _tiny_batch(labels, size=32, seed=0):
-    """Random images (N, 3, size, size) and samples with these labels.
-
-    Args:
-        labels (list[list[float]]): Image labels, one row per image.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(len(labels), 3, size, size, generator=gen)
-    samples = []
-    for i, row in enumerate(labels):
-        sample = SegDataSample(
-            metainfo=dict(
-                img_path=f'{i}.jpg',
-                ori_shape=(size, size),
-                img_shape=(size, size),
-                padding_size=(0, 0, 0, 0)))
-        sample.set_data(dict(img_labels=torch.tensor(row, dtype=torch.float)))
-        samples.append(sample)
-    return inputs, samples
+    """Random images (N, 3, size, size) and samples with these labels."""
+    return labelled_batch(labels, size, seed)
 
 
 def _toy_cfg(path, data_root, work_dir, iters=4, batch_size=2, **options):

@@ -9,8 +9,7 @@ from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
-from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES
+from tiny_cam_net import BACKBONE, HEAD, NUM_CLASSES, labelled_batch
 
 import mmseg_wsss  # noqa: F401
 from mmseg_wsss.models.losses import (class_prototypes,
@@ -39,22 +38,13 @@ def _dual(**kwargs):
 
 
 def _batch(n=3, size=32, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(n, 3, size, size, generator=gen)
-    samples = []
+    """Images whose labels are two consecutive classes each."""
+    labels = []
     for i in range(n):
-        labels = torch.zeros(NUM_CLASSES)
-        labels[i % NUM_CLASSES] = 1
-        labels[(i + 1) % NUM_CLASSES] = 1
-        sample = SegDataSample(
-            metainfo=dict(
-                img_path=f'{i}.jpg',
-                ori_shape=(size, size),
-                img_shape=(size, size),
-                padding_size=(0, 0, 0, 0)))
-        sample.set_data(dict(img_labels=labels))
-        samples.append(sample)
-    return inputs, samples
+        row = [0.0] * NUM_CLASSES
+        row[i % NUM_CLASSES] = row[(i + 1) % NUM_CLASSES] = 1.0
+        labels.append(row)
+    return labelled_batch(labels, size, seed)
 
 
 def test_dual_losses_are_finite_and_prefixed():
