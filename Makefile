@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/flake8 $(LINT_PATHS)
 	$(BIN)/isort --check-only --diff $(LINT_PATHS)
 	$(BIN)/yapf --diff --recursive $(LINT_PATHS)
-	$(BIN)/codespell mmseg_wsss tools tests configs benchmarks README.md
+	$(BIN)/codespell mmseg_wsss tools tests configs benchmarks README.md docs
 
 format: $(STAMP)
 	$(BIN)/isort $(LINT_PATHS)

@@ -7,7 +7,7 @@ custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/VOC2012'
 # mmseg's ImageNet weights (its `pretrained` shortcut), as an init_cfg: the
-# same override key as the CAM configs (docs/pretrained_weights.md)
+# same override key as the CAM configs (docs/get_started.md)
 model = dict(
     pretrained=None,
     backbone=dict(

@@ -4,7 +4,7 @@
 # inputs of b4, b5 and b6, as SEAM's conv3 and PSA's conv4 / conv5, and the
 # final feature) instead of ResNet-50's levels at 4, 8, 16, 16. The
 # backbone is the frozen ImageNet model, as IRN keeps its own; it needs the
-# converted weights (docs/resnet38_preset.md).
+# converted weights (docs/advanced_guides/resnet38_preset.md).
 # Name in mmseg's scheme: irn_r38-d8_1xb32-990it_voc12aug-512x512.
 _base_ = ['./irn_r50_voc.py', '../_base_/models/wide_resnet38.py']
 model = dict(

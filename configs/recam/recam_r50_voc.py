@@ -4,7 +4,7 @@
 # this config loads its checkpoint and adds the predictor:
 #   --cfg-options load_from=work_dirs/cam_r50_voc/iter_52920.pth
 # (tools/run_pipeline.py runs both stages and passes it).
-# Departures from the official settings (docs/RECAM.md):
+# Departures from the official settings (docs/user_guides/2_recam.md):
 # - stage 1a is our cam_r50_voc.py: a CAM head with a 1x1 conv + ReLU
 #   feature layer (D = 256), so ReCAM works on that feature;
 # - our data pipeline (crop 384, batch 8) instead of crop 512, batch 16,

@@ -1,5 +1,5 @@
 # The method (RCM + MAM) on the embedded toy data set (CPU, minutes).
-# Staged recipe (docs/METHOD.md): stage 1a trains `baseline_config`; this
+# Staged recipe (docs/method.md): stage 1a trains `baseline_config`; this
 # config continues from its checkpoint (load_from=...; tools/run_pipeline.py
 # passes it), both networks initialised from it, self-supervision from
 # iteration 0. From scratch instead: no load_from and a warm-up of 1/8 of

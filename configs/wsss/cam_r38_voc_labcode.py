@@ -1,7 +1,8 @@
 # Stage 1a of the authors' recipe: the CAM network on PSA's wide ResNet-38,
 # trained as PSA trains its CAM network (train_cls.py), on VOC train_aug.
 # Name in mmseg's scheme: cam_r38-d8_1xb16-15e_voc12aug-448x448.
-# Needs the converted ImageNet weights: docs/resnet38_preset.md.
+# Needs the converted ImageNet weights:
+# docs/advanced_guides/resnet38_preset.md.
 #
 # Departures from cam_r50_voc.py, each from its source:
 # - backbone: wide ResNet-38, output stride 8, BN and conv1a / b2* frozen

@@ -1,8 +1,9 @@
-# The method as the authors ran it (docs/METHOD.md, "[lab code]"): MainNet
+# The method as the authors ran it (docs/method.md, "[lab code]"): MainNet
 # on PSA's wide ResNet-38 + EMA SupportNet with RCM and MAM, VOC train_aug.
 # Name in mmseg's scheme: rcm-mam_r38-d8_1xb8-8e_voc12aug-448x448.
-# Needs the converted ImageNet weights (docs/resnet38_preset.md) only when
-# not continuing from stage 1a.
+# Needs the converted ImageNet weights
+# (docs/advanced_guides/resnet38_preset.md) only when not continuing from
+# stage 1a.
 #
 # Staged recipe: stage 1a trains `baseline_config` (cam_r38_voc_labcode.py);
 # this config continues from its checkpoint (both networks initialised

@@ -1,6 +1,6 @@
 # The method: MainNet + EMA SupportNet with RCM and MAM on VOC train_aug.
 # Name in mmseg's scheme: rcm-mam_r50-d16_1xb8-40e_voc12aug-384x384.
-# Staged recipe (docs/METHOD.md, as the authors ran it): stage 1a trains
+# Staged recipe (docs/method.md, as the authors ran it): stage 1a trains
 # `baseline_config` (cam_r50_voc.py); this config continues from its
 # checkpoint, both networks initialised from it, self-supervision from
 # iteration 0:

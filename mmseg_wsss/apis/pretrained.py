@@ -13,7 +13,7 @@ from typing import Iterator, Optional, Tuple
 import torch
 from mmengine.runner.checkpoint import get_external_models
 
-DOC = 'docs/pretrained_weights.md'
+DOC = 'docs/get_started.md ("Pretrained weights")'
 
 
 def pretrained_checkpoints(cfg,

@@ -283,7 +283,7 @@ def load_url_safely(url: str,
                 'Offline, copy the file to that path (the torch hub cache: '
                 '$TORCH_HOME/hub/checkpoints, TORCH_HOME defaults to '
                 '~/.cache/torch), or point the config at a local copy (see '
-                'docs/pretrained_weights.md).') from error
+                'docs/get_started.md, "Pretrained weights").') from error
     try:
         return load_checkpoint_safely(cached_file, map_location)
     except UnsafeCheckpointError as error:

@@ -110,7 +110,7 @@ def test_offline_without_cache_file_says_where_to_put_it(offline):
             'open-mmlab://resnet101_v1c',
             map_location='cpu')
     assert cached in str(info.value)
-    assert 'pretrained_weights.md' in str(info.value)
+    assert 'docs/get_started.md' in str(info.value)
     assert not osp.exists(cached)
 
 

@@ -24,7 +24,7 @@ model = dict(
         style='pytorch',
         contract_dilation=True,
         # mmseg's ImageNet weights, downloaded once into the torch hub cache;
-        # offline: docs/pretrained_weights.md
+        # offline: docs/get_started.md ("Pretrained weights")
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     cam_head=dict(

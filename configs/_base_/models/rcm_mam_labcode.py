@@ -1,4 +1,4 @@
-# The method's parts as the authors' code set them (docs/METHOD.md, "[lab
+# The method's parts as the authors' code set them (docs/method.md, "[lab
 # code]"); everything else as rcm_mam.py (EMA 0.996, MAM on half the batch,
 # tau 0.5, D = 256, loss weights 1, 1, 1, the support scales).
 _base_ = './rcm_mam.py'

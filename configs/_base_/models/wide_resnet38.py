@@ -5,8 +5,8 @@
 #   backbone=dict(_base_.wide_resnet38, _delete_=True)
 # ImageNet weights: the MXNet "RNA Model A1" of ademxapp converted to
 # PyTorch (ilsvrc-cls_rna-a1_cls1000_ep-0001.pth, ~402 MB); where to get it
-# and where to put it: docs/resnet38_preset.md. There is no open-mmlab://
-# name for it. For random weights: model.backbone.init_cfg=None.
+# and where to put it: docs/advanced_guides/resnet38_preset.md. There is no
+# open-mmlab:// name for it. For random weights: model.backbone.init_cfg=None.
 wide_resnet38 = dict(
     type='WideResNet38',
     out_indices=(5, ),  # the 4096-channel feature (PSA's conv6)

@@ -3,9 +3,10 @@
 
 Architecture, key names and freezing follow PSA's ``network/resnet38d.py``
 (with SEAM, 1-stage-wseg and the original MXNet model, ademxapp's "Model
-A1", read for the same facts; the code is ours; ``docs/resnet38_preset.md``
-summarises them). Module names are load-bearing: they equal the keys of the
-converted ImageNet file (``conv1a.weight``, ``b4_5.bn_branch2b1.bias``, ...),
+A1", read for the same facts; the code is ours;
+``docs/advanced_guides/resnet38_preset.md`` summarises them). Module names
+are load-bearing: they equal the keys of the converted ImageNet file
+(``conv1a.weight``, ``b4_5.bn_branch2b1.bias``, ...),
 so the blocks are attributes of the backbone itself, not members of an
 ``nn.Sequential``.
 """
@@ -24,7 +25,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 #: Where the docs say to put (and how to obtain) the converted ImageNet file.
-WEIGHTS_DOC = 'docs/resnet38_preset.md'
+WEIGHTS_DOC = 'docs/advanced_guides/resnet38_preset.md'
 
 
 class PreActBlock(nn.Module):
@@ -186,7 +187,7 @@ class WideResNet38(BaseModule):
     names (the converted MXNet ImageNet file, or a PSA checkpoint); keys
     the file lacks are an error (``num_batches_tracked`` excepted), keys
     the backbone lacks (e.g. PSA's ``fc8.weight``) are reported. See
-    ``docs/resnet38_preset.md`` for the file.
+    ``docs/advanced_guides/resnet38_preset.md`` for the file.
 
     Args:
         out_indices (Sequence[int]): Outputs to return, see the table.

@@ -80,8 +80,8 @@ def mam_targets(main_cams: Sequence[Tensor],
     ``w[s, k, c] = 2 - cos(M_s,c, U_k,c)`` per image and class; the cosine
     of an all-zero map is 0. Since ``w >= 1`` this target is larger than
     a mean of the ``U_k``; ``target_norm='weight_sum'`` divides by
-    ``sum_k w[s, k]`` instead (a weighted mean; not METHOD.md's reading, for
-    experiments).
+    ``sum_k w[s, k]`` instead (a weighted mean; not docs/method.md's
+    reading, for experiments).
 
     Args:
         main_cams (Sequence[Tensor]): MainNet CAMs ``M_s`` (ReLU'd, masked by
@@ -132,7 +132,7 @@ class MultiScaleAttentiveLoss(nn.Module):
 
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.0.
-        target_norm (str): 'num_scales' (METHOD.md) or 'weight_sum', see
+        target_norm (str): 'num_scales' (docs/method.md) or 'weight_sum', see
             :func:`mam_targets`. Defaults to 'num_scales'.
         loss_name (str): Name of the loss item; it must contain ``loss`` to
             be summed into the total loss. Defaults to 'loss_mam'.

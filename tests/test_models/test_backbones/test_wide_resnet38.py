@@ -192,7 +192,7 @@ def test_missing_file_names_it_and_the_docs(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         net.init_weights()
     assert missing in str(info.value)
-    assert 'docs/resnet38_preset.md' in str(info.value)
+    assert 'docs/advanced_guides/resnet38_preset.md' in str(info.value)
 
 
 def test_frozen_layers_and_bn_get_no_gradient_and_keep_statistics():
