@@ -5,6 +5,7 @@ from .batch import batch_classes, denormalize_images, valid_pixels
 from .cam import (cams_to_seg_logits, multiscale_cams, normalize_cams,
                   region_mask)
 from .class_features import class_specific_features
+from .folded_copy import FoldedCopy, conv_bn_pairs
 from .normalize import l2_normalize
 from .random_walk import random_walk, transition_matrix
 from .scales import check_scales, rescale_images
@@ -14,5 +15,6 @@ __all__ = [
     'relation_pair_labels', 'transition_matrix', 'random_walk',
     'normalize_cams', 'region_mask', 'multiscale_cams', 'cams_to_seg_logits',
     'l2_normalize', 'check_scales', 'rescale_images', 'batch_classes',
-    'denormalize_images', 'valid_pixels', 'class_specific_features'
+    'denormalize_images', 'valid_pixels', 'class_specific_features',
+    'FoldedCopy', 'conv_bn_pairs'
 ]
