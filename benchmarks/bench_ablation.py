@@ -68,6 +68,13 @@ ARMS = {
         'optim_wrapper.optimizer.momentum': 1e-4
     }),
     'recam_on_rcm_mam': ('ReCAM on +RCM+MAM', 'recam', {}),
+    # a diagnostic, not a recipe: ReCAM at the lr every other arm uses, to
+    # tell a predictor that the scaled official lr cannot train in N
+    # iterations from a method that does not help
+    'recam_stage1_lr':
+    ('ReCAM at stage 1\'s lr (0.01, predictor x10)', 'recam', {
+        'optim_wrapper.optimizer.lr': 0.01
+    }),
 }
 # chained arms: the arm whose network the first part trains
 CHAINED = {'recam_on_rcm_mam': 'rcm_mam'}
