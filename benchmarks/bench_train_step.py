@@ -145,6 +145,9 @@ def instrumented_step(model, optim_wrapper, inputs,
     def scale_of(x):
         return f'x{x.shape[-1] / crop:g}, N={x.shape[0]}'
 
+    def support_label(x, net=None):
+        return f'SupportNet fwd {scale_of(x)}'
+
     def bound(obj, name):
         return getattr(type(obj), name).__get__(obj)
 
@@ -153,7 +156,8 @@ def instrumented_step(model, optim_wrapper, inputs,
     methods = {
         (model, 'loss'): 'loss(): cls loss, labels, valid mask',
         (model, 'forward_cams'): lambda x: f'MainNet fwd {scale_of(x)}',
-        (model, 'support_cams'): lambda x: f'SupportNet fwd {scale_of(x)}',
+        (model, 'support_cams'): support_label,
+        (model, 'support_inference_net'): 'SupportNet: refresh folded copy',
         (model, '_run_support'): 'SupportNet: resize, ReLU, mask',
         (model.rcm_head, 'targets'): 'RCM: region masks, feature resize',
         (model.rcm_head, 'loss'): 'RCM: region masks, feature resize',
@@ -201,7 +205,9 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
     MainNet forward + backward at each main scale (scale 1.0 on the batch,
     the others on the first ``ceil(batch_fraction * N)`` images, as
     ``MAMHead.targets`` does) and SupportNet's no-grad forward at each support
-    scale on the batch.
+    scale on the batch, in the form the step runs it
+    (``train_cfg.support_inference_form``: its folded copy, whose refresh
+    is left out as the EMA update is).
     """
     mam = model.mam_head
     n, _, h, w = inputs.shape
@@ -221,9 +227,13 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
         (cams.sum() + feats.sum()).backward()
         model.zero_grad(set_to_none=True)
 
+    net = (
+        model.support_inference_net()
+        if model.train_cfg.support_inference_form else None)
+
     @torch.no_grad()
     def support_pass(x):
-        model.support_cams(x)
+        model.support_cams(x, net)
 
     passes = {}
     for scale in mam.main_scales:
