@@ -5,9 +5,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-from tiny_cam_net import BACKBONE, HEAD, labelled_batch
+from tiny_cam_net import build_segmentor, labelled_batch
 
 # first, so that its mmcv-lite shim is in place before tests import mmseg
 import mmseg_wsss  # noqa: F401
@@ -44,18 +42,9 @@ def small_voc(tmp_path, make_toy_voc):
 def _tiny_model(type='DualCAMSegmentor', **kwargs):
     """A tiny CAM segmentor; a DualCAMSegmentor has a synchronised
     SupportNet."""
-    init_default_scope('mmseg')
-    cfg = dict(
-        type=type,
-        backbone=BACKBONE,
-        cam_head=HEAD,
-        data_preprocessor=dict(type='SegDataPreProcessor', size=(32, 32)),
-        test_cfg=dict(scales=(1.0, ), flip=False))
     if type == 'DualCAMSegmentor':
-        cfg['rcm_head'] = dict(type='RCMHead', memory_size=2)
-    cfg.update(kwargs)
-    model = MODELS.build(cfg)
-    model.init_weights()
+        kwargs.setdefault('rcm_head', dict(type='RCMHead', memory_size=2))
+    model = build_segmentor(type, **kwargs)
     if type == 'DualCAMSegmentor':
         model.update_support()
     return model
