@@ -56,6 +56,11 @@ class FoldedCopy:
     :meth:`refresh` recomputes the copy's weights from the network's current
     ones in place: one pass over the weights, no new modules.
 
+    mmcv's ``fuse_conv_bn`` (used by :func:`prepare_for_inference`) folds
+    once into new modules; following weights that change at every step with
+    it would mean a deep copy and a new fold per step, so the copy here
+    keeps its modules and only rewrites their weights.
+
     The folding is checked once, on a fixed input through ``forward``: if
     the outputs differ beyond float rounding (a BatchNorm that does not
     follow its convolution), the copy keeps its BatchNorm layers, with a
