@@ -3,8 +3,8 @@ import logging
 import os.path as osp
 
 import pytest
+from log_capture import current_log_records
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
@@ -29,16 +29,9 @@ def _build(constructor):
     init_default_scope('mmseg')
     model = MODELS.build(
         dict(type='DualCAMSegmentor', backbone=BACKBONE, cam_head=HEAD))
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with current_log_records() as records:
         wrapper = build_optim_wrapper(
             model, dict(OPTIM_WRAPPER, constructor=constructor))
-    finally:
-        logger.removeHandler(handler)
     return model, wrapper.optimizer, records
 
 

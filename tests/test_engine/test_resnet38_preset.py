@@ -7,8 +7,8 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from log_capture import current_log_records
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -28,15 +28,8 @@ TOY_METHOD = osp.join(CONFIGS, 'toy',
 
 def _build_optimizer(model, optim_wrapper):
     """The optimizer and the log records of building it."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with current_log_records() as records:
         optimizer = build_optim_wrapper(model, optim_wrapper).optimizer
-    finally:
-        logger.removeHandler(handler)
     return optimizer, records
 
 
