@@ -83,6 +83,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--work-dir',
         help='folder of the run logs (default: work_dirs/<config name>)')
+    cli.add_data_args(parser)
     cli.add_config_args(parser, 'model.test_cfg.scales="[1.0,0.5]"')
     return cli.parse_args(parser, argv)
 

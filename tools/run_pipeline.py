@@ -99,7 +99,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
-    data_root = args.data_root
+    data_root = args.data_root and osp.abspath(args.data_root)
     if args.make_toy_data:
         ensure_toy_voc(args.make_toy_data)
         data_root = data_root or osp.abspath(args.make_toy_data)

@@ -22,6 +22,7 @@ def parse_args(argv=None):
         action='store_true',
         help='fold BatchNorm into the convolutions and use channels-last '
         'weights (faster inference, same predictions up to float rounding)')
+    cli.add_data_args(parser, irn_inputs=True)
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2')
     return cli.parse_args(parser, argv)
 

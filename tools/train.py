@@ -24,6 +24,7 @@ def parse_args(argv=None):
         help='enable automatic-mixed-precision training: mmengine\'s '
         'AmpOptimWrapper (float16 by default) on a GPU, bfloat16 autocast '
         '(BF16AmpOptimWrapper) on the CPU')
+    cli.add_data_args(parser, irn_inputs=True)
     cli.add_config_args(parser, 'train_dataloader.batch_size=4')
     return cli.parse_args(parser, argv)
 

@@ -16,7 +16,7 @@ mask ('refined') of the CAMs exported to ``--cam-dir``. Example::
 """
 import argparse
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 
 from mmseg_wsss.apis import cam_grid, cli, init_model
@@ -52,6 +52,7 @@ def parse_args(argv=None):
         '--cell', type=int, default=160, help='cell size in pixels')
     parser.add_argument(
         '--device', help='device (default: cuda if available, else cpu)')
+    cli.add_data_args(parser)
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2', launcher=False)
     irn = parser.add_argument_group(
         'refinement', 'boundary and refined columns of an IRN relation '
@@ -61,6 +62,8 @@ def parse_args(argv=None):
         '--irn-checkpoint', help='IRN checkpoint (with --irn-config)')
     irn.add_argument(
         '--cam-dir',
+        dest='irn_cam_dir',
+        metavar='CAM_DIR',
         help='folder of the exported CAMs (.npz) the IRN refines (default: '
         "cam_dir of the IRN config's infer_pipeline)")
     irn.add_argument(
@@ -73,7 +76,7 @@ def parse_args(argv=None):
     if (args.irn_config is None) != (args.irn_checkpoint is None):
         parser.error('--irn-config and --irn-checkpoint go together: give '
                      'both for the IRN columns, or neither')
-    if args.irn_config is None and (args.cam_dir is not None
+    if args.irn_config is None and (args.irn_cam_dir is not None
                                     or args.irn_cfg_options is not None):
         parser.error('--cam-dir and --irn-cfg-options need --irn-config and '
                      '--irn-checkpoint')
@@ -91,11 +94,11 @@ def main(argv=None):
     model = init_model(cfg, args.checkpoint, device, prepare=True)
     irn = None
     if args.irn_config is not None:
-        irn = init_model(
-            args.irn_config,
-            args.irn_checkpoint,
-            device,
-            cfg_options=args.irn_cfg_options)
+        irn_cfg = Config.fromfile(args.irn_config)
+        if args.irn_cfg_options is not None:
+            irn_cfg.merge_from_dict(args.irn_cfg_options)
+        cli.apply_data_args(irn_cfg, args)
+        irn = init_model(irn_cfg, args.irn_checkpoint, device)
     grid = cam_grid(
         model,
         cfg,
@@ -107,7 +110,7 @@ def main(argv=None):
         max_classes=args.max_classes,
         cell=args.cell,
         irn=irn,
-        cam_dir=args.cam_dir)
+        cam_dir=args.irn_cam_dir)
     print(f'{len(grid) // (args.cell + CAPTION_HEIGHT)} images drawn to '
           f'{args.out} ({grid.shape[1]} x {grid.shape[0]} px)')
     return grid

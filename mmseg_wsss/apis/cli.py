@@ -10,6 +10,9 @@ from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 from mmengine.logging import print_log
 
+from mmseg_wsss.utils.config_paths import (set_cfg_cam_dir, set_data_root,
+                                           set_relation_dir)
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 # Optimizer wrappers that already autocast (mmengine's and ours).
 AMP_OPTIM_WRAPPERS = ('AmpOptimWrapper', 'BF16AmpOptimWrapper')
@@ -48,6 +51,40 @@ def add_config_args(parser: argparse.ArgumentParser,
     return parser
 
 
+def add_data_args(parser: argparse.ArgumentParser,
+                  irn_inputs: bool = False) -> argparse.ArgumentParser:
+    """Add ``--data-root`` and, with ``irn_inputs``, ``--cam-dir`` and
+    ``--relation-dir`` (applied by :func:`load_config`).
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        irn_inputs (bool): Also add the IRN configs' input folders.
+            Defaults to False.
+
+    Returns:
+        ArgumentParser: ``parser``.
+    """
+    parser.add_argument(
+        '--data-root',
+        metavar='DIR',
+        help='data root of every dataloader of the config (e.g. '
+        'data/VOCdevkit/VOC2012); relative paths are taken from the current '
+        'directory')
+    if irn_inputs:
+        parser.add_argument(
+            '--cam-dir',
+            metavar='DIR',
+            help='IRN configs: the folder of exported CAMs (OUT/cams of '
+            'make_pseudo_labels.py --save-cams) that every LoadCAMFromFile '
+            'of the config reads')
+        parser.add_argument(
+            '--relation-dir',
+            metavar='DIR',
+            help='IRN configs: the folder of relation labels to train on '
+            '(make_pseudo_labels.py --relation-labels DIR)')
+    return parser
+
+
 def parse_args(parser: argparse.ArgumentParser,
                argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse ``argv`` (default ``sys.argv``); export ``--local-rank`` as
@@ -66,6 +103,25 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    apply_data_args(cfg, args)
+    return cfg
+
+
+def apply_data_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``--data-root``, ``--cam-dir`` and ``--relation-dir`` (those
+    the tool has and the user gave) to ``cfg``, in place. Folders are made
+    absolute against the current directory, so that a dataset never joins
+    them to its data root."""
+    data_root = getattr(args, 'data_root', None)
+    if data_root is None and 'data_root' in (args.cfg_options or {}):
+        # `--cfg-options data_root=DIR` reaches the datasets as well
+        data_root = args.cfg_options['data_root']
+    if data_root:
+        set_data_root(cfg, osp.abspath(data_root))
+    if getattr(args, 'cam_dir', None):
+        set_cfg_cam_dir(cfg, osp.abspath(args.cam_dir))
+    if getattr(args, 'relation_dir', None):
+        set_relation_dir(cfg, osp.abspath(args.relation_dir))
     return cfg
 
 

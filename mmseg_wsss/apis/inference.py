@@ -122,31 +122,6 @@ def build_infer_dataset(cfg: Config,
     return DATASETS.build(infer_dataset_cfg(cfg, split, seg_map_dir, pipeline))
 
 
-def set_cam_dir(pipeline: List[dict], cam_dir: str) -> List[dict]:
-    """Point the ``LoadCAMFromFile`` transforms of a pipeline at
-    ``cam_dir``, in place.
-
-    Args:
-        pipeline (list[dict]): Transform configs, e.g. an IRN config's
-            ``infer_pipeline``.
-        cam_dir (str): Folder of the exported CAM files (``.npz``).
-
-    Returns:
-        list[dict]: ``pipeline``.
-
-    Raises:
-        ValueError: The pipeline has no ``LoadCAMFromFile``.
-    """
-    loaders = [t for t in pipeline if t['type'] == 'LoadCAMFromFile']
-    if not loaders:
-        raise ValueError(
-            'the pipeline has no LoadCAMFromFile to read CAMs from '
-            f'{cam_dir}: {[t["type"] for t in pipeline]}')
-    for transform in loaders:
-        transform['cam_dir'] = cam_dir
-    return pipeline
-
-
 @contextlib.contextmanager
 def _test_cfg_overrides(model: nn.Module, **overrides):
     """Set keys of ``model.test_cfg`` for the duration of a block."""

@@ -11,9 +11,9 @@ from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS
 from torch import nn
 
+from mmseg_wsss.utils.config_paths import set_cam_dir
 from mmseg_wsss.visualization import draw_cam_grid, draw_prediction_grid
-from .inference import (build_infer_dataset, init_model, predict_image,
-                        set_cam_dir)
+from .inference import build_infer_dataset, init_model, predict_image
 
 
 def cam_grid(model: nn.Module,

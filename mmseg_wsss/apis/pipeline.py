@@ -21,8 +21,10 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
+from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
+                                           set_data_root, set_relation_dir)
 from .evaluate_masks import evaluate_pseudo_labels
-from .inference import init_model, set_cam_dir
+from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pretrained import check_pretrained_files
 from .pseudo_labels import make_pseudo_labels
@@ -43,17 +45,6 @@ TRAIN_STEPS = {
     2: 'train_seg',
     '2cam': 'train_seg_cam'
 }
-DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-
-
-def _dataset_cfg(loader_cfg: dict) -> dict:
-    """The innermost dataset config of a dataloader (through wrappers)."""
-    ds = loader_cfg['dataset']
-    while 'dataset' in ds and 'data_root' not in ds:
-        ds = ds['dataset']
-    return ds
-
-
 class WSSSPipeline:
     """Stage 1a (CAM baseline) -> stage 1b (the method, initialised from
     1a) -> pseudo labels -> stage 2 (segmentation).
@@ -154,9 +145,8 @@ class WSSSPipeline:
         ]
         if data_root is not None:
             for cfg in configs:
-                for key in DATALOADERS:
-                    _dataset_cfg(cfg[key])['data_root'] = data_root
-        self.data_root = _dataset_cfg(
+                set_data_root(cfg, data_root)
+        self.data_root = dataset_cfg(
             self.stage1_cfg.test_dataloader).get('data_root')
         self.crf = crf
         self.pseudo_split = pseudo_split
@@ -238,12 +228,8 @@ class WSSSPipeline:
     def _point_irn_at_inputs(self) -> None:
         """The IRN config reads the relation labels and CAMs of step 7."""
         cfg = self.irn_cfg
-        _dataset_cfg(cfg.train_dataloader
-                     )['data_prefix']['seg_map_path'] = self.relation_dir
-        for pipeline in (_dataset_cfg(cfg.val_dataloader)['pipeline'],
-                         _dataset_cfg(cfg.test_dataloader)['pipeline'],
-                         cfg.infer_pipeline):
-            set_cam_dir(pipeline, self.cam_dir)
+        set_relation_dir(cfg, self.relation_dir)
+        set_cfg_cam_dir(cfg, self.cam_dir)
         # the CAMs cover pseudo_split and eval_split only: no validation
         cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
         cfg.train_cfg.pop('val_interval', None)
@@ -375,7 +361,7 @@ class WSSSPipeline:
         """A runner testing the trained IRN on ``split``, its model's
         ``test_cfg`` updated with ``test_cfg``."""
         cfg = copy.deepcopy(self.irn_cfg)
-        dataset = _dataset_cfg(cfg.test_dataloader)
+        dataset = dataset_cfg(cfg.test_dataloader)
         dataset['ann_file'] = SPLIT_FILE.format(split=split)
         if not with_masks:
             dataset['pipeline'] = copy.deepcopy(cfg.infer_pipeline)
