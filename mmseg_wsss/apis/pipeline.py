@@ -45,6 +45,8 @@ TRAIN_STEPS = {
     2: 'train_seg',
     '2cam': 'train_seg_cam'
 }
+
+
 class WSSSPipeline:
     """Stage 1a (CAM baseline) -> stage 1b (the method, initialised from
     1a) -> pseudo labels -> stage 2 (segmentation).
