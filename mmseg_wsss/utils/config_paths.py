@@ -91,8 +91,7 @@ def _cam_pipelines(cfg) -> Iterator[List[dict]]:
             yield ds['pipeline']
     for key in ('infer_pipeline', 'test_pipeline'):
         pipeline = cfg.get(key)
-        if pipeline and any(t['type'] == 'LoadCAMFromFile'
-                            for t in pipeline):
+        if pipeline and any(t['type'] == 'LoadCAMFromFile' for t in pipeline):
             yield pipeline
 
 
