@@ -22,6 +22,12 @@ def parse_args(argv=None):
         action='store_true',
         help='fold BatchNorm into the convolutions and use channels-last '
         'weights (faster inference, same predictions up to float rounding)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation as mmseg\'s tools/test.py: the '
+        'config\'s `tta_pipeline` (multi-scale + flip) merged by its '
+        '`tta_model` (SegTTAModel)')
     cli.add_data_args(parser, irn_inputs=True)
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2')
     return cli.parse_args(parser, argv)
@@ -39,6 +45,19 @@ def trigger_visualization_hook(cfg, show_dir):
     return cfg
 
 
+def use_tta(cfg):
+    """Wrap the model in ``cfg.tta_model`` and test on ``cfg.tta_pipeline``,
+    as mmseg's ``tools/test.py --tta`` does."""
+    for key in ('tta_model', 'tta_pipeline'):
+        if key not in cfg:
+            raise KeyError(f'--tta needs `{key}` in the config (see '
+                           'configs/deeplabv3plus/ for an example)')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+    return cfg
+
+
 def main(argv=None):
     """Test a checkpoint; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
@@ -48,6 +67,8 @@ def main(argv=None):
 
     if args.show_dir:
         cfg = trigger_visualization_hook(cfg, args.show_dir)
+    if args.tta:
+        cfg = use_tta(cfg)
     if args.fuse_conv_bn:
         cfg.custom_hooks = list(cfg.get(
             'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]

@@ -26,3 +26,6 @@ train_dataloader = dict(
 # mmseg-wsss' CheckpointHook: a crash while saving leaves the previous
 # checkpoint and `last_checkpoint` loadable.
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# tools/test.py --tta uses mmseg's `tta_pipeline` of the VOC base (scales
+# 0.5-1.75 + flip) and `tta_model` of its default runtime (SegTTAModel),
+# both inherited unchanged.

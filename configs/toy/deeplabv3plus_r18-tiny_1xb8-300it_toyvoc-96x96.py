@@ -55,3 +55,21 @@ default_hooks = dict(
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
+# tools/test.py --tta: mmseg's multi-scale + flip (SegTTAModel averages the
+# softmax of every view) at three scales, the toy images being small
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in (0.75, 1.0, 1.25)
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
+]
+tta_model = dict(type='SegTTAModel')
