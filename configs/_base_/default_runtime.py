@@ -16,4 +16,7 @@ default_hooks = dict(
         interval=5000,
         max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # every head's num_classes against the dataset's classes, with the keys
+    # to change (a default hook: configs that set custom_hooks keep it)
+    num_class_check=dict(type='NumClassCheckHook'))

@@ -8,13 +8,15 @@
 - ``mask``: the classes present in the ground-truth segmentation masks
   (:func:`labels_from_mask`).
 
-Label vectors hold the 20 foreground VOC classes, without background: the
-index of a class is its mask index minus one.
+Label vectors hold the foreground classes of a data set, without
+background: the index of a class is its mask index minus one. The parsers
+default to VOC's 20 classes; the datasets pass their own (``num_classes``,
+``classes``).
 """
 import io
 import pickle
 import xml.etree.ElementTree as ET
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import mmengine.fileio as fileio
 import numpy as np
@@ -45,7 +47,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 'scalars may be stored in a class label file') from None
 
 
-def _load_npy_dict(data: bytes, path: str) -> dict:
+def _load_npy_dict(data: bytes, path: str, num_classes: int) -> dict:
     """Read a dict saved by ``np.save`` without unrestricted unpickling."""
     fp = io.BytesIO(data)
     try:
@@ -61,7 +63,7 @@ def _load_npy_dict(data: bytes, path: str) -> dict:
     if dtype != np.dtype(object):
         raise ValueError(
             f'{path} holds a {dtype} array, not a dict of image name -> '
-            f'{NUM_FG_CLASSES} class labels')
+            f'{num_classes} class labels')
     try:
         obj = _NumpyOnlyUnpickler(fp).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
@@ -71,7 +73,7 @@ def _load_npy_dict(data: bytes, path: str) -> dict:
     if not isinstance(obj, dict):
         raise ValueError(
             f'{path} holds an object of type {type(obj).__name__}, not a '
-            f'dict of image name -> {NUM_FG_CLASSES} class labels')
+            f'dict of image name -> {num_classes} class labels')
     return obj
 
 
@@ -107,7 +109,8 @@ def _key_to_name(key, path: str) -> str:
 
 def load_cls_labels(
         path: str,
-        backend_args: Optional[dict] = None) -> Dict[str, np.ndarray]:
+        backend_args: Optional[dict] = None,
+        num_classes: int = NUM_FG_CLASSES) -> Dict[str, np.ndarray]:
     """Load a class label file: image name -> multi-hot label vector.
 
     Two formats are read:
@@ -128,9 +131,11 @@ def load_cls_labels(
         path (str): Path of the ``.npy`` or ``.npz`` file.
         backend_args (dict, optional): mmengine file backend arguments.
             Defaults to None.
+        num_classes (int): Foreground classes ``C`` (no background), the
+            length of every vector. Defaults to 20 (VOC).
 
     Returns:
-        dict[str, np.ndarray]: Image name -> float32 array of shape (20,)
+        dict[str, np.ndarray]: Image name -> float32 array of shape (C,)
         with values in [0, 1].
 
     Raises:
@@ -141,7 +146,7 @@ def load_cls_labels(
     if path.endswith('.npz'):
         raw = _load_npz_dict(data, path)
     else:
-        raw = _load_npy_dict(data, path)
+        raw = _load_npy_dict(data, path, num_classes)
     labels = {}
     for key, value in raw.items():
         name = _key_to_name(key, path)
@@ -152,10 +157,10 @@ def load_cls_labels(
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f'{path}: key {key!r} is not a numeric vector: {err}') from err
-        if vec.shape != (NUM_FG_CLASSES, ):
+        if vec.shape != (num_classes, ):
             raise ValueError(
                 f'{path}: key {key!r} has shape {vec.shape}, expected '
-                f'({NUM_FG_CLASSES},) (foreground VOC classes, no '
+                f'({num_classes},) (foreground classes of the data set, no '
                 'background)')
         if not (np.isfinite(vec).all() and vec.min() >= 0 and vec.max() <= 1):
             raise ValueError(
@@ -167,7 +172,8 @@ def load_cls_labels(
 
 
 def labels_from_xml(path: str,
-                    backend_args: Optional[dict] = None) -> np.ndarray:
+                    backend_args: Optional[dict] = None,
+                    classes: Sequence[str] = VOC_FG_CLASSES) -> np.ndarray:
     """Image labels from the ``<object>`` names of a VOC XML annotation.
 
     Objects marked ``difficult`` or ``truncated`` count like any other: the
@@ -177,15 +183,17 @@ def labels_from_xml(path: str,
         path (str): Path of the XML file.
         backend_args (dict, optional): mmengine file backend arguments.
             Defaults to None.
+        classes (Sequence[str]): Foreground class names, in label order.
+            Defaults to VOC's 20.
 
     Returns:
-        np.ndarray: float32 multi-hot vector of shape (20,); all zero if the
+        np.ndarray: float32 multi-hot vector of shape (C,); all zero if the
         file has no ``<object>``.
 
     Raises:
         FileNotFoundError: The file does not exist.
         ValueError: The file is not XML, or an object has no name or a name
-            that is not a VOC class; the message names file and name.
+            that is not in ``classes``; the message names file and name.
     """
     if not fileio.exists(path, backend_args=backend_args):
         raise FileNotFoundError(f'XML annotation {path} not found')
@@ -193,34 +201,36 @@ def labels_from_xml(path: str,
         root = ET.fromstring(fileio.get(path, backend_args=backend_args))
     except ET.ParseError as err:
         raise ValueError(f'{path} is not valid XML: {err}') from err
-    labels = np.zeros(NUM_FG_CLASSES, dtype=np.float32)
+    classes = tuple(classes)
+    labels = np.zeros(len(classes), dtype=np.float32)
     for obj in root.iter('object'):
         name = obj.findtext('name')
         if name is None or not name.strip():
             raise ValueError(f'{path}: an <object> has no <name>')
         name = name.strip()
-        if name not in VOC_FG_CLASSES:
-            raise ValueError(
-                f'{path}: unknown class name {name!r} (VOC classes: '
-                f'{", ".join(VOC_FG_CLASSES)})')
-        labels[VOC_FG_CLASSES.index(name)] = 1
+        if name not in classes:
+            raise ValueError(f'{path}: unknown class name {name!r} (classes: '
+                             f'{", ".join(classes)})')
+        labels[classes.index(name)] = 1
     return labels
 
 
 def labels_from_mask(path: str,
                      backend_args: Optional[dict] = None,
-                     ignore_index: int = IGNORE_INDEX) -> np.ndarray:
-    """Image labels from the classes present in a VOC segmentation mask.
+                     ignore_index: int = IGNORE_INDEX,
+                     num_classes: int = NUM_FG_CLASSES) -> np.ndarray:
+    """Image labels from the classes present in a segmentation mask.
 
     Args:
         path (str): Path of an index PNG ('P' or 'L' mode; values 0 for
-            background, 1..20 for classes, ``ignore_index`` for boundaries).
+            background, 1..C for classes, ``ignore_index`` for boundaries).
         backend_args (dict, optional): mmengine file backend arguments.
             Defaults to None.
         ignore_index (int): Label of ignored pixels. Defaults to 255.
+        num_classes (int): Foreground classes ``C``. Defaults to 20 (VOC).
 
     Returns:
-        np.ndarray: float32 multi-hot vector of shape (20,).
+        np.ndarray: float32 multi-hot vector of shape (C,).
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -232,11 +242,11 @@ def labels_from_mask(path: str,
     mask = read_index_png(path, backend_args)
     values = np.unique(mask)
     values = values[values != ignore_index]
-    bad = values[values > NUM_FG_CLASSES]
+    bad = values[values > num_classes]
     if bad.size:
         raise ValueError(
-            f'{path} has values {bad.tolist()} that are neither VOC classes '
-            f'(0..{NUM_FG_CLASSES}) nor ignore_index {ignore_index}')
-    labels = np.zeros(NUM_FG_CLASSES, dtype=np.float32)
+            f'{path} has values {bad.tolist()} that are neither classes '
+            f'(0..{num_classes}) nor ignore_index {ignore_index}')
+    labels = np.zeros(num_classes, dtype=np.float32)
     labels[values[values > 0] - 1] = 1
     return labels

@@ -241,7 +241,7 @@ def test_cls_labels_missing_entry(small_voc):
 def test_argument_checks(small_voc):
     with pytest.raises(ValueError, match="label_source must be one of"):
         build(small_voc, label_source='gt')
-    with pytest.raises(ValueError, match='keeps the 21 VOC classes'):
+    with pytest.raises(ValueError, match='keeps its 21 classes'):
         build(small_voc, metainfo=dict(classes=('background', 'cat')))
     with pytest.raises(ValueError, match='needs ann_file'):
         WeakVOCDataset(ann_file='', data_root=small_voc)
