@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
-from tiny_cam_net import BACKBONE, HEAD
+from tiny_cam_net import BACKBONE, HEAD, build_segmentor
 
 import mmseg_wsss  # noqa: F401
 
@@ -65,3 +65,55 @@ def test_support_net_is_left_out_in_one_line():
 def test_method_configs_select_it(path):
     cfg = Config.fromfile(path)
     assert cfg.optim_wrapper.constructor == 'MainNetOptimWrapperConstructor'
+
+
+def _lrs(model, constructor, custom_keys):
+    """lr of every parameter (by name) and the log records of the build."""
+    cfg = dict(
+        type='OptimWrapper',
+        constructor=constructor,
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
+        paramwise_cfg=dict(custom_keys=custom_keys))
+    with current_log_records() as records:
+        optimizer = build_optim_wrapper(model, cfg).optimizer
+    lr = {id(p): g['lr'] for g in optimizer.param_groups for p in g['params']}
+    return {n: lr[id(p)] for n, p in model.named_parameters()}, records
+
+
+def test_anchored_keys_match_their_module_only():
+    """mmengine matches keys as substrings: 'cam_head' also hits
+    recam_head.predictor; '.cam_head.' on this constructor does not."""
+    model = build_segmentor(recam_head=dict(type='ReCAMHead'))
+    assert 'recam_head.predictor.weight' in dict(model.named_parameters())
+    plain, _ = _lrs(model, 'DefaultOptimWrapperConstructor',
+                    {'cam_head': dict(lr_mult=10.0)})
+    assert plain['recam_head.predictor.weight'] == pytest.approx(0.1)
+
+    lrs, records = _lrs(model, 'MainNetOptimWrapperConstructor', {
+        '.cam_head.': dict(lr_mult=10.0),
+        '.recam_head.': dict(lr_mult=100.0)
+    })
+    assert not [r for r in records if r.levelno >= logging.WARNING]
+    for name, lr in lrs.items():
+        expected = {
+            'cam_head': 0.1,
+            'recam_head': 1.0
+        }.get(name.split('.')[0], 0.01)
+        assert lr == pytest.approx(expected), name
+    assert lrs['cam_head.classifier.weight'] == pytest.approx(0.1)
+    # an unanchored key keeps mmengine's substring rule
+    lrs, _ = _lrs(model, 'MainNetOptimWrapperConstructor',
+                  {'cam_head': dict(lr_mult=10.0)})
+    assert lrs == plain
+
+
+def test_a_key_that_matches_nothing_is_one_warning():
+    model = build_segmentor()
+    _, records = _lrs(model, 'MainNetOptimWrapperConstructor', {
+        '.cam_head.': dict(lr_mult=10.0),
+        '.recam_head.': dict(lr_mult=10.0)
+    })
+    warnings = [
+        r.getMessage() for r in records if r.levelno >= logging.WARNING
+    ]
+    assert len(warnings) == 1 and "['.recam_head.']" in warnings[0]

@@ -28,7 +28,8 @@ psa_optim_wrapper = dict(
         bias_lr_mult=2.0,
         bias_decay_mult=0.0,
         custom_keys={
-            'cam_head': dict(lr_mult=10.0),
-            'cam_head.feat_conv.conv.bias': dict(lr_mult=20.0, decay_mult=0.0)
+            '.cam_head.': dict(lr_mult=10.0),
+            '.cam_head.feat_conv.conv.bias':
+            dict(lr_mult=20.0, decay_mult=0.0)
         }),
     clip_grad=None)

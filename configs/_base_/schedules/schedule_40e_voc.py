@@ -2,9 +2,12 @@
 max_iters = 52920  # 40 * ceil(10582 / 8)
 optim_wrapper = dict(
     type='OptimWrapper',
+    # '.cam_head.': the module cam_head alone, not recam_head
+    # (MainNetOptimWrapperConstructor anchors keys at a leading dot)
+    constructor='MainNetOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
     # new layers learn 10x faster than the pretrained backbone (WSSS habit)
-    paramwise_cfg=dict(custom_keys={"cam_head": dict(lr_mult=10.0)}),
+    paramwise_cfg=dict(custom_keys={'.cam_head.': dict(lr_mult=10.0)}),
     clip_grad=None)
 param_scheduler = [
     dict(

@@ -15,6 +15,6 @@ optim_wrapper = dict(
     # the CAM head at the backbone's lr (stage 1 had it x10), the new
     # predictor x10
     paramwise_cfg=dict(
-        custom_keys={'recam_head': dict(lr_mult=10.0)}, _delete_=True))
+        custom_keys={'.recam_head.': dict(lr_mult=10.0)}, _delete_=True))
 param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

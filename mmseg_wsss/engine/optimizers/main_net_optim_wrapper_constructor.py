@@ -1,4 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
+import logging
 from typing import List, Optional, Union
 
 import torch.nn as nn
@@ -24,6 +25,19 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     of :class:`WideResNet38`) is left out with one line in all, not a
     warning per tensor. Select it with
     ``optim_wrapper=dict(constructor='MainNetOptimWrapperConstructor')``.
+
+    Custom keys anchored at the model's root: mmengine matches each key of
+    ``paramwise_cfg.custom_keys`` as a substring of a parameter's full name
+    (longest key first), so ``'cam_head'`` also matches
+    ``recam_head.predictor.weight`` and ``support.cam_head...``, and mmengine
+    writes top-level names without a leading dot, so no key can say "this
+    module and no other". This constructor hands mmengine every name with a
+    leading dot (``.cam_head.classifier.weight``): a key ``'.cam_head.'``
+    matches the parameters of the top-level module ``cam_head`` alone, and
+    ``'.backbone.layer4.'`` those of one stage. A key without a leading dot
+    matches as in mmengine. A custom key that matches no parameter is
+    reported in one warning line (a misspelt or wrongly anchored key would
+    otherwise change nothing in silence).
     """
 
     def __init__(self,
@@ -36,6 +50,7 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         """Build the optim wrapper; log the frozen layers left out."""
         self._frozen = []
         wrapper = super().__call__(model)
+        self._warn_unmatched_keys(model)
         if self._frozen:
             shown = ', '.join(self._frozen[:6])
             more = ', ...' if len(self._frozen) > 6 else ''
@@ -60,15 +75,37 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             is_dcn_module (int | float, optional): See
                 ``DefaultOptimWrapperConstructor.add_params``.
         """
+        if prefix and not prefix.startswith('.'):
+            # a top-level module: anchor its name (see the class docstring)
+            prefix = '.' + prefix
+        name = prefix.lstrip('.')
         if isinstance(module, BaseAveragedModel):
             print_log(
-                f'{prefix} ({type(module).__name__}) is left out of the '
+                f'{name} ({type(module).__name__}) is left out of the '
                 'optimizer: it follows its source model, not gradients',
                 logger='current')
             return
         own = list(module.parameters(recurse=False))
         if own and not any(p.requires_grad for p in own) and not any(
                 True for _ in module.children()):
-            self._frozen.append(prefix)
+            self._frozen.append(name)
             return
         super().add_params(params, module, prefix, is_dcn_module)
+
+    def _warn_unmatched_keys(self, model: nn.Module) -> None:
+        """Warn once about custom keys that match no parameter name."""
+        custom_keys = (self.paramwise_cfg or {}).get('custom_keys', {})
+        if hasattr(model, 'module'):
+            model = model.module
+        names = ['.' + name for name, _ in model.named_parameters()]
+        unmatched = [
+            key for key in custom_keys
+            if not any(key in name for name in names)
+        ]
+        if unmatched:
+            print_log(
+                f'paramwise_cfg.custom_keys {unmatched} match no parameter of '
+                'the model (a top-level module is written with a leading '
+                "dot, e.g. '.cam_head.')",
+                logger='current',
+                level=logging.WARNING)

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -24,9 +24,16 @@ class CAMHead(BaseModule):
     The pixel features ``f`` double as the embedding of the regional
     contrastive loss (they are non-negative after the ReLU).
 
+    With ``channels=None`` there is no feature layer: the classifier sits on
+    the backbone feature itself, ``f`` is that feature and D = in_channels
+    (IRN's and ReCAM's CAM network: 2048 -> C on ResNet-50's layer 4, whose
+    output is non-negative too, being a ReLU's).
+
     Args:
         in_channels (int): Channels of the backbone feature used.
-        channels (int): Pixel feature dimension D. Defaults to 256.
+        channels (int, optional): Pixel feature dimension D of the 1x1 conv
+            + ReLU feature layer; None for no feature layer (D =
+            ``in_channels``). Defaults to 256.
         num_classes (int): Foreground classes C. Defaults to 20.
         in_index (int): Which backbone output to use. Defaults to -1.
         norm_cfg (dict, optional): Norm layer of the feature conv; None (the
@@ -38,7 +45,7 @@ class CAMHead(BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 channels: int = 256,
+                 channels: Optional[int] = 256,
                  num_classes: int = 20,
                  in_index: int = -1,
                  norm_cfg: ConfigType = None,
@@ -54,16 +61,16 @@ class CAMHead(BaseModule):
             raise ValueError(f'CAMHead: num_classes must be >= 1, got '
                              f'{num_classes}')
         self.in_channels = in_channels
-        self.channels = channels
+        self.channels = in_channels if channels is None else channels
         self.num_classes = num_classes
         self.in_index = in_index
-        self.feat_conv = ConvModule(
+        self.feat_conv = None if channels is None else ConvModule(
             in_channels,
             channels,
             1,
             norm_cfg=norm_cfg,
             act_cfg=dict(type='ReLU'))
-        self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
+        self.classifier = nn.Conv2d(self.channels, num_classes, 1, bias=False)
         self.loss_cls = MODELS.build(loss_cls)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -77,7 +84,9 @@ class CAMHead(BaseModule):
             tuple[Tensor, Tensor]: Raw CAMs (N, C, h, w) and pixel features
             (N, D, h, w).
         """
-        feats = self.feat_conv(inputs[self.in_index])
+        feats = inputs[self.in_index]
+        if self.feat_conv is not None:
+            feats = self.feat_conv(feats)
         return self.classifier(feats), feats
 
     @staticmethod

@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig
 from torch import Tensor
 
+from ..losses import recam_accuracy
 from ..utils import class_specific_features
 
 #: Which weights make the CAMs at inference (``ReCAMHead.cam_weight``).
@@ -86,10 +87,17 @@ class ReCAMHead(BaseModule):
 
     def loss(self, cams: Tensor, feats: Tensor,
              labels: Tensor) -> Dict[str, Tensor]:
-        """``loss_sce`` of a batch with multi-hot labels (N, C)."""
-        return {
-            self.loss_name: self.loss_sce(self.forward(cams, feats), labels)
-        }
+        """``loss_sce`` of a batch with multi-hot labels (N, C), and the
+        predictor's accuracy ``acc_recam`` on the image's classes
+        (:func:`recam_accuracy`; a logged scalar, not part of the loss:
+        mmengine sums only the keys that contain 'loss'). A batch without
+        labels has no ``acc_recam``."""
+        class_logits = self.forward(cams, feats)
+        losses = {self.loss_name: self.loss_sce(class_logits, labels)}
+        acc = recam_accuracy(class_logits, labels)
+        if acc is not None:
+            losses['acc_recam'] = acc
+        return losses
 
     def cams(self, feats: Tensor, classifier: nn.Conv2d) -> Tensor:
         """Raw class maps (N, C, h, w) at inference; see ``cam_weight``.

@@ -47,6 +47,32 @@ def recam_sce_loss(class_logits: Tensor,
         return per_image.sum() / (n if num_images is None else num_images)
 
 
+def recam_accuracy(class_logits: Tensor, labels: Tensor) -> Optional[Tensor]:
+    """How often the predictor names the class of a class-specific feature.
+
+    Over the (image, class) pairs of the batch with ``labels[n, k] = 1``:
+    the fraction whose logits ``class_logits[n, k]`` have their maximum at
+    ``k`` (ReCAM's training log prints it: the direct sign that the
+    predictor learns; chance is about 1 / C).
+
+    Args:
+        class_logits (Tensor): Logits, shape (N, C, C): row ``k`` scores the
+            feature of class ``k``.
+        labels (Tensor): Multi-hot image labels, shape (N, C).
+
+    Returns:
+        Tensor | None: Scalar in [0, 1], without gradient; None when no image
+        of the batch has a label.
+    """
+    present = labels > 0
+    if not bool(present.any()):
+        return None
+    with torch.no_grad():
+        target = torch.arange(labels.shape[1], device=labels.device)
+        hits = class_logits.argmax(dim=-1) == target
+        return hits[present].float().mean()
+
+
 def global_batch_size(n: int, device: torch.device) -> float:
     """The number of images over all ranks (``n`` outside DDP)."""
     if not is_distributed():

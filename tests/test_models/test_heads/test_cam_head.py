@@ -69,3 +69,13 @@ def test_stack_img_labels_errors_name_the_image():
 def test_cam_head_rejects_zero_classes():
     with pytest.raises(ValueError, match='num_classes'):
         _head(num_classes=0)
+
+
+def test_cam_head_without_feature_layer_classifies_the_input_feature():
+    head = _head(channels=None)
+    assert head.feat_conv is None and head.channels == 4
+    assert head.classifier.weight.shape == (2, 4, 1, 1)
+    x = torch.rand(2, 4, 3, 5)
+    cams, feats = head([x])
+    assert feats is x
+    torch.testing.assert_close(cams, F.conv2d(x, head.classifier.weight))

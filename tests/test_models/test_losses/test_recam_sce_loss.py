@@ -6,7 +6,7 @@ import torch
 from mmseg.registry import MODELS
 
 import mmseg_wsss  # noqa: F401
-from mmseg_wsss.models.losses import recam_sce_loss
+from mmseg_wsss.models.losses import recam_accuracy, recam_sce_loss
 
 # C = 2 classes; row k of an image holds the logits of feature f_k
 LOGITS = torch.tensor([
@@ -53,3 +53,13 @@ def test_bf16_logits_give_a_float32_loss():
     assert out.dtype == torch.float32
     assert out.item() == pytest.approx(
         recam_sce_loss(LOGITS, LABELS).item(), rel=1e-2)
+
+
+def test_accuracy_over_the_image_class_pairs_by_hand():
+    # image 0, class 0: logits (0, 0) -> argmax 0, a hit (ties go to the
+    # first); image 1, class 0: (log 3, 0) -> 0, a hit; class 1: (0, 0) ->
+    # 0, a miss; image 0's absent class 1 ((5, -5): a miss) does not count
+    assert recam_accuracy(LOGITS, LABELS).item() == pytest.approx(2 / 3)
+    logits = LOGITS.clone().requires_grad_()
+    assert not recam_accuracy(logits, LABELS).requires_grad
+    assert recam_accuracy(LOGITS, torch.zeros(2, 2)) is None

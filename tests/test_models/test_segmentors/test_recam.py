@@ -28,7 +28,7 @@ def test_loss_adds_sce_on_the_live_cams_and_features():
     model = _build(recam_head=RECAM).train()
     inputs, samples = _batch([[1, 0, 0], [0, 1, 1]])
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'cam.loss_cls', 'cam.loss_sce'}
+    assert set(losses) == {'cam.loss_cls', 'cam.loss_sce', 'cam.acc_recam'}
     cams, feats = model.forward_cams(inputs)
     logits = F.linear(
         class_specific_features(cams, feats),
@@ -39,6 +39,15 @@ def test_loss_adds_sce_on_the_live_cams_and_features():
         reduction='none').view(2, NUM_CLASSES)
     expected = (ce[0, 0] + (ce[1, 1] + ce[1, 2]) / 2) / 2
     torch.testing.assert_close(losses['cam.loss_sce'], expected)
+    # the predictor's accuracy on the 3 (image, class) pairs, logged only
+    hits = logits.argmax(-1) == torch.arange(NUM_CLASSES)
+    expected_acc = (hits[0, 0].float() + hits[1, 1] + hits[1, 2]) / 3
+    torch.testing.assert_close(losses['cam.acc_recam'], expected_acc)
+    assert not losses['cam.acc_recam'].requires_grad
+    _, log_vars = model.parse_losses(losses)
+    torch.testing.assert_close(log_vars['loss'],
+                               (losses['cam.loss_cls'] +
+                                losses['cam.loss_sce']).detach())
     # nothing detached: the SCE alone trains all three parts
     model.zero_grad()
     losses['cam.loss_sce'].backward()
