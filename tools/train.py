@@ -6,6 +6,7 @@ from mmengine.runner import Runner
 
 from mmseg_wsss.apis import check_pretrained_files, cli
 from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
+from mmseg_wsss.utils.scale_out import enable_auto_scale_lr
 
 
 def parse_args(argv=None):
@@ -24,21 +25,34 @@ def parse_args(argv=None):
         help='enable automatic-mixed-precision training: mmengine\'s '
         'AmpOptimWrapper (float16 by default) on a GPU, bfloat16 autocast '
         '(BF16AmpOptimWrapper) on the CPU')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr linearly to the global batch (processes x '
+        'train_dataloader.batch_size x accumulative_counts) against the '
+        "config's auto_scale_lr.base_batch_size, the batch of its recipe")
     cli.add_data_args(parser, irn_inputs=True)
     cli.add_config_args(parser, 'train_dataloader.batch_size=4')
     return cli.parse_args(parser, argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def build_config(args):
+    """The config that ``args`` ask to train."""
     cfg = cli.load_config(args)
     cli.resolve_work_dir(cfg, args.work_dir)
 
     if args.amp:
         cli.enable_amp(cfg)
-
-    check_pretrained_files(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     cfg.resume = args.resume
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_config(args)
+    check_pretrained_files(cfg)
     init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -16,7 +16,9 @@ class SupportNetEMAHook(Hook):
     possibly after ``load_from`` of a baseline CAM checkpoint), copy MainNet
     into it, so both networks start from the same weights; after ``resume``
     SupportNet comes from the checkpoint and is left alone. Also checks that
-    leave-one-out prototypes get >= 2 images per device.
+    leave-one-out prototypes get >= 2 images: in the global batch (all
+    ranks) with ``rcm_head.batch_scope='global'``, per device with
+    'device'.
 
     ``after_train_iter``: one EMA step after every optimizer step (with
     gradient accumulation, only on the iterations that stepped).
@@ -45,12 +47,18 @@ class SupportNetEMAHook(Hook):
         """Synchronise SupportNet on a fresh start; check the batch size."""
         model = self._model(runner)
         batch_size = runner.train_dataloader.batch_size
-        if model.with_rcm and batch_size is not None \
-                and batch_size < 2:
-            raise ValueError(
-                'DualCAMSegmentor with RCM uses leave-one-out prototypes, '
-                'which need train_dataloader.batch_size >= 2 images per '
-                f'device, got {batch_size}')
+        if model.with_rcm and batch_size is not None:
+            scope = model.rcm_head.batch_scope
+            images = batch_size * (
+                runner.world_size if scope == 'global' else 1)
+            if images < 2:
+                where = ('over all processes'
+                         if scope == 'global' else 'per process')
+                raise ValueError(
+                    'DualCAMSegmentor with RCM uses leave-one-out '
+                    'prototypes, which need train_dataloader.batch_size >= '
+                    f'2 images {where} (rcm_head.batch_scope={scope!r}), '
+                    f'got {batch_size} on {runner.world_size} process(es)')
         if int(model.support.steps) == 0:
             model.update_support()
 

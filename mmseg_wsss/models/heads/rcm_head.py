@@ -13,9 +13,12 @@ from ..losses import (PrototypeMemory, class_prototypes,
 from ..losses.regional_contrastive_loss import (memory_prototypes,
                                                 memory_pushable)
 from ..utils import l2_normalize, normalize_cams, region_mask
+from ..utils.global_batch import gather_global_batch
 
 #: Values of :attr:`RCMTargets.proto_source`.
 PROTO_NONE, PROTO_BATCH, PROTO_MEMORY = 0, 1, 2
+#: Values of ``batch_scope`` of :class:`RCMHead` and :class:`MAMHead`.
+BATCH_SCOPES = ('global', 'device')
 
 
 class RCMTargets(NamedTuple):
@@ -39,12 +42,21 @@ class RCMTargets(NamedTuple):
             from SupportNet's scale-1.0 features and region mask.
         image_valid (Tensor): Bool (N, C + 1), which of ``image_protos``
             exist (the class has pixels in that image's mask).
+        batch_protos (Tensor): ``image_protos`` of every image of the batch
+            the prototypes come from, (N_batch, C + 1, D): under DDP with
+            ``batch_scope='global'`` the images of all ranks in the global
+            order (:func:`gather_global_batch`), else ``image_protos``.
+            What :meth:`RCMHead.update_memory` pushes.
+        batch_valid (Tensor): Bool (N_batch, C + 1), ``image_valid`` of
+            ``batch_protos``.
     """
     target: Tensor
     protos: Tensor
     proto_source: Tensor
     image_protos: Tensor
     image_valid: Tensor
+    batch_protos: Tensor
+    batch_valid: Tensor
 
 
 @MODELS.register_module()
@@ -65,6 +77,19 @@ class RCMHead(BaseModule):
     :class:`DualCAMSegmentor` sets ``num_classes``, ``channels`` and
     ``ignore_index`` from its CAM head and ``train_cfg``.
 
+    Under DDP with ``batch_scope='global'`` the batch is the global batch:
+    the prototypes of the images of every rank are gathered (they come
+    from SupportNet without gradient, so the gathered values are
+    constants of the loss), each image is trained against the leave-one-
+    out prototypes of all the others, the memory takes the prototypes of
+    the whole global batch in the samplers' order (the same memory on
+    every rank), and ``loss_rcm`` is averaged over the valid pixels of all
+    ranks (each rank: ``W x`` its own sum / the global count, so that DDP's
+    average of the ranks' gradients is the gradient of the global mean).
+    ``W`` ranks of ``n`` images then compute one process's loss, gradient
+    and memory on ``W x n`` images. ``'device'`` keeps each GPU's batch
+    apart: its own prototypes, memory and mean.
+
     Args:
         num_classes (int): Foreground classes ``C``.
         channels (int): Pixel feature dimension ``D``.
@@ -83,6 +108,9 @@ class RCMHead(BaseModule):
             prototypes. Defaults to 'crop'.
         rcm_resolution (str): Resolution of the loss, 'feature' or 'crop'.
             Defaults to 'feature'.
+        batch_scope (str): Under DDP, 'global' (the batch of all ranks) or
+            'device' (each rank's own batch); the same outside DDP.
+            Defaults to 'global'.
         ignore_index (int): Label of the uncertain band and the padding.
             Defaults to 255.
         loss_rcm (dict): :class:`RegionalContrastiveLoss` config; its
@@ -98,6 +126,7 @@ class RCMHead(BaseModule):
                  memory_mode: str = 'add',
                  proto_resolution: str = 'crop',
                  rcm_resolution: str = 'feature',
+                 batch_scope: str = 'global',
                  ignore_index: int = 255,
                  loss_rcm: ConfigType = dict(
                      type='RegionalContrastiveLoss', tau=0.5, loss_weight=1.0),
@@ -112,6 +141,9 @@ class RCMHead(BaseModule):
             if value not in ('crop', 'feature'):
                 raise ValueError(f"rcm_head.{key} must be 'crop' or "
                                  f"'feature', got {value!r}")
+        if batch_scope not in BATCH_SCOPES:
+            raise ValueError(f'rcm_head.batch_scope must be one of '
+                             f'{BATCH_SCOPES}, got {batch_scope!r}')
         if memory_mode not in ('add', 'replace'):
             raise ValueError("rcm_head.memory_mode must be 'add' or "
                              f"'replace', got {memory_mode!r}")
@@ -119,6 +151,7 @@ class RCMHead(BaseModule):
             raise ValueError("rcm_head.memory_mode='replace' needs "
                              f'memory_size >= 1, got {memory_size}')
         self.memory_mode = memory_mode
+        self.batch_scope = batch_scope
         self.num_classes = num_classes
         self.region_thrs = tuple(region_thrs)
         self.proto_resolution = proto_resolution
@@ -175,23 +208,32 @@ class RCMHead(BaseModule):
         target = regions(sum(support_cams))
         image_protos, image_valid = self._image_prototypes(
             support_feats, regions(proto_cams), class_ids)
+        if self.batch_scope == 'global':
+            (batch_protos,
+             batch_valid), local = gather_global_batch(image_protos,
+                                                       image_valid)
+        else:
+            batch_protos, batch_valid = image_protos, image_valid
+            local = torch.arange(len(image_protos), device=target.device)
         if self.memory_mode == 'replace':
             protos, in_memory = memory_prototypes(
-                image_protos, memory_pushable(image_protos, image_valid),
+                batch_protos, memory_pushable(batch_protos, batch_valid),
                 self.memory)
             source = torch.where(in_memory, PROTO_MEMORY, PROTO_NONE)
-            source = source.expand_as(image_valid)
+            source = source.expand_as(batch_valid)
         else:
-            protos = leave_one_out_prototypes(image_protos, image_valid,
+            protos = leave_one_out_prototypes(batch_protos, batch_valid,
                                               self.memory)
-            source = self._proto_source(image_valid)
+            source = self._proto_source(batch_valid)
+        protos, source = protos[local], source[local]
         # a gather instead of boolean indexing: 5x faster on the CPU
         known = target != self.ignore_index
         target = torch.where(known,
                              class_ids[target.clamp(0,
                                                     len(class_ids) - 1)],
                              target)
-        return RCMTargets(target, protos, source, image_protos, image_valid)
+        return RCMTargets(target, protos, source, image_protos, image_valid,
+                          batch_protos, batch_valid)
 
     def _image_prototypes(self, support_feats: Tensor, proto_mask: Tensor,
                           class_ids: Tensor) -> Tuple[Tensor, Tensor]:
@@ -244,14 +286,15 @@ class RCMHead(BaseModule):
         return source
 
     def update_memory(self, targets: RCMTargets) -> None:
-        """Push the batch's own prototypes into the memory (if any)."""
+        """Push the batch's own prototypes into the memory (if any): those
+        of the global batch with ``batch_scope='global'``."""
         if self.memory is None:
             return
-        push = targets.image_valid
+        push = targets.batch_valid
         if self.memory_mode == 'replace':
             # the same prototypes as memory_prototypes() pushed in targets()
-            push = memory_pushable(targets.image_protos, push)
-        self.memory.update(targets.image_protos, push)
+            push = memory_pushable(targets.batch_protos, push)
+        self.memory.update(targets.batch_protos, push)
 
     def loss(self, feats: Tensor, targets: RCMTargets) -> Dict[str, Tensor]:
         """RCM loss of MainNet's pixel features.
@@ -270,6 +313,10 @@ class RCMHead(BaseModule):
                 mode='bilinear',
                 align_corners=False)
         return {
-            self.loss_name: self.loss_rcm(feats, targets.protos,
-                                          targets.target)
+            self.loss_name:
+            self.loss_rcm(
+                feats,
+                targets.protos,
+                targets.target,
+                global_mean=self.batch_scope == 'global')
         }

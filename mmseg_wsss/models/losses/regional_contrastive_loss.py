@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.global_batch import mean_over_ranks
 from ..utils.normalize import l2_normalize
 
 
@@ -249,7 +250,8 @@ def regional_contrastive_loss(feats: Tensor,
                               target: Tensor,
                               tau: float = 0.5,
                               ignore_index: int = 255,
-                              mask_absent: bool = False) -> Tensor:
+                              mask_absent: bool = False,
+                              global_mean: bool = False) -> Tensor:
     """Pixel-to-prototype cross entropy on cosine similarities.
 
     Logits ``z[n, k, p] = cos(f[n, :, p], protos[n, k]) / tau``; cross entropy
@@ -260,6 +262,11 @@ def regional_contrastive_loss(feats: Tensor,
     A target of another size is resized to the features by nearest neighbour.
     Without any valid pixel the loss is 0 and still part of the graph.
 
+    With ``global_mean`` under DDP the mean runs over the valid pixels of
+    all ranks: this rank's sum divided by the count averaged over the ranks
+    (a constant), i.e. ``W x`` its share of the global mean, whose gradient
+    DDP's average of the ranks' gradients then is.
+
     Args:
         feats (Tensor): Pixel features, shape (N, D, h, w); normalised here.
         protos (Tensor): Prototypes per image, shape (N, C + 1, D).
@@ -269,6 +276,8 @@ def regional_contrastive_loss(feats: Tensor,
         ignore_index (int): Target label to ignore. Defaults to 255.
         mask_absent (bool): Leave zero prototypes out of the softmax.
             Defaults to False.
+        global_mean (bool): Average over the valid pixels of all DDP ranks
+            (the same as False outside DDP). Defaults to False.
 
     Returns:
         Tensor: Scalar loss in the computation dtype (at least float32).
@@ -300,9 +309,12 @@ def regional_contrastive_loss(feats: Tensor,
             target = target.masked_fill(known & target_absent, ignore_index)
         loss = F.cross_entropy(
             logits, target, ignore_index=ignore_index, reduction='sum')
-        # Summing then dividing avoids the 0 / 0 of an all-ignored batch.
-        num_valid = (target != ignore_index).sum().clamp(min=1)
-        return loss / num_valid
+        num_valid = (target != ignore_index).sum().to(dtype)
+        if global_mean:
+            num_valid = mean_over_ranks(num_valid)
+        # Summing then dividing avoids the 0 / 0 of an all-ignored batch:
+        # the count is 0 only where the sum is.
+        return loss / num_valid.clamp(min=1e-6)
 
 
 @MODELS.register_module()
@@ -335,13 +347,19 @@ class RegionalContrastiveLoss(nn.Module):
         self.ignore_index = ignore_index
         self._loss_name = loss_name
 
-    def forward(self, feats: Tensor, protos: Tensor, target: Tensor) -> Tensor:
+    def forward(self,
+                feats: Tensor,
+                protos: Tensor,
+                target: Tensor,
+                global_mean: bool = False) -> Tensor:
         """Weighted RCM loss.
 
         Args:
             feats (Tensor): Pixel features, shape (N, D, h, w).
             protos (Tensor): Prototypes per image, shape (N, C + 1, D).
             target (Tensor): Region mask, shape (N, H, W).
+            global_mean (bool): See :func:`regional_contrastive_loss`.
+                Defaults to False.
 
         Returns:
             Tensor: Scalar loss.
@@ -352,7 +370,8 @@ class RegionalContrastiveLoss(nn.Module):
             target,
             tau=self.tau,
             ignore_index=self.ignore_index,
-            mask_absent=self.mask_absent_prototypes)
+            mask_absent=self.mask_absent_prototypes,
+            global_mean=global_mean)
 
     def extra_repr(self) -> str:
         """Extra repr."""
