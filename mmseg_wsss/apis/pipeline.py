@@ -28,6 +28,7 @@ from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pretrained import check_pretrained_files
 from .pseudo_labels import make_pseudo_labels
+from .refined_labels import make_refined_labels
 
 STEPS = ('train_baseline', 'eval_baseline', 'train_cams', 'eval_cams',
          'pseudo_labels', 'eval_pseudo_labels', 'relation_labels', 'train_irn',
@@ -409,26 +410,23 @@ class WSSSPipeline:
         """Step 10: refined masks of ``pseudo_split`` at the best threshold
         of step 9 (after a dense CRF with ``crf``), one PNG each."""
         bg_thr = self.result('eval_refined')['best_bg_thr']
-        runner = self._irn_runner(
-            'irn_refine',
-            self.pseudo_split,
-            dict(
-                type='IoUMetric',
-                format_only=True,
-                output_dir=self.refined_dir),
-            False,
+        cfg = copy.deepcopy(self.irn_cfg)
+        cfg.model.setdefault('test_cfg', {})['crf'] = self._refined_crf()
+        # the export of tools/make_refined_labels.py: resumable, manifest
+        summary = make_refined_labels(
+            cfg,
+            self._checkpoint('irn'),
+            self.refined_dir,
+            split=self.pseudo_split,
             bg_thr=bg_thr,
-            crf=self._refined_crf())
-        start = time.perf_counter()
-        runner.test()
-        seconds = time.perf_counter() - start
-        images = len(runner.test_dataloader.dataset)
+            work_dir=osp.join(self.work_dir, 'irn_refine'))
+        images = summary['written'] + summary['skipped']
         return dict(
             out_dir=self.refined_dir,
             images=images,
             bg_thr=bg_thr,
             crf=self.crf is not None,
-            seconds_per_image=seconds / max(images, 1))
+            seconds_per_image=summary['seconds'] / max(images, 1))
 
     def pictures(self) -> dict:
         """Step 13: CAM grid of ``eval_split`` (with ``irn_cfg``, the

@@ -13,15 +13,17 @@ progress logs.
 """
 import copy
 import itertools
+import os.path as osp
 import time
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Union
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_wsss.evaluation import PseudoLabelWriter
 from mmseg_wsss.utils import init_cpu_dist
+from mmseg_wsss.utils.manifest import checkpoint_id
 from .cli import resolve_work_dir
 from .inference import infer_dataset_cfg
 
@@ -82,7 +84,9 @@ def export_cfg(config: Union[str, Path, Config],
             'mpi'). Defaults to 'none'.
 
     Returns:
-        Config: The export config.
+        Config: The export config. Its writer checks and writes the
+        ``manifest.json`` of every output folder (the config and checkpoint,
+        the model's test settings and each output's arguments).
     """
     cfg = copy.deepcopy(config) if isinstance(
         config, Config) else Config.fromfile(config)
@@ -104,7 +108,73 @@ def export_cfg(config: Union[str, Path, Config],
                 **crf
             },
             ignore_band=ignore_band))
-    dataset = infer_dataset_cfg(cfg, split)
+    cfg.model.test_cfg.update(labels='gt', crf=None, bg_thr=thr)
+    # the CAMs depend on these; the threshold and CRF are the outputs'
+    test_cfg = {
+        k: v
+        for k, v in cfg.model.test_cfg.items()
+        if k not in ('bg_thr', 'crf', 'labels')
+    }
+    cfg.custom_hooks = list(cfg.get(
+        'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]
+    set_writer_run(
+        cfg,
+        infer_dataset_cfg(cfg, split),
+        outputs,
+        checkpoint,
+        split,
+        manifest=manifest_settings(cfg, checkpoint, test_cfg=test_cfg),
+        overwrite=overwrite,
+        workers=workers,
+        work_dir=work_dir,
+        launcher=launcher)
+    return cfg
+
+
+def manifest_settings(cfg: Config, checkpoint: str, **settings) -> dict:
+    """The settings an export's manifest records for every output: the
+    config's file name, the checkpoint's name and short hash
+    (:func:`~mmseg_wsss.utils.manifest.checkpoint_id`), and ``settings``."""
+    name = osp.basename(cfg.filename) if cfg.filename else None
+    return dict(config=name, checkpoint=checkpoint_id(checkpoint), **settings)
+
+
+def set_writer_run(cfg: Config,
+                   dataset: dict,
+                   outputs: List[dict],
+                   checkpoint: str,
+                   split: str,
+                   manifest: Optional[dict] = None,
+                   overwrite: bool = False,
+                   workers: int = 0,
+                   work_dir: Optional[str] = None,
+                   launcher: str = 'none') -> Config:
+    """Make ``cfg`` a ``runner.test()`` that writes ``outputs`` per image of
+    ``dataset``, in place: what every export shares (CAM pseudo labels
+    here, refined labels in :mod:`.refined_labels`).
+
+    ``test_dataloader`` iterates the unfinished images
+    (:class:`~mmseg_wsss.datasets.SkipExistingSampler`, batch 1, the
+    config's DataLoader workers), ``test_evaluator`` is a
+    :class:`~mmseg_wsss.evaluation.PseudoLabelWriter` (with ``manifest``),
+    ``load_from`` the checkpoint; the work dir as the tools resolve it.
+
+    Args:
+        cfg (Config): The network's config, changed in place.
+        dataset (dict): The dataset config of the export split.
+        outputs (list[dict]): The writer's ``outputs``.
+        checkpoint (str): The network's checkpoint.
+        split (str): The split's name (manifests, experiment name).
+        manifest (dict, optional): The writer's ``manifest``. Defaults to
+            None.
+        overwrite (bool): Recompute every image. Defaults to False.
+        workers (int): Writer processes. Defaults to 0.
+        work_dir (str, optional): Folder of the logs. Defaults to None.
+        launcher (str): mmengine launcher. Defaults to 'none'.
+
+    Returns:
+        Config: ``cfg``.
+    """
     loader = cfg.get('test_dataloader') or {}
     num_workers = loader.get('num_workers', 0)
     cfg.test_dataloader = dict(
@@ -121,11 +191,11 @@ def export_cfg(config: Union[str, Path, Config],
         type='PseudoLabelWriter',
         outputs=outputs,
         workers=workers,
-        backend_args=dataset.get('backend_args'))
+        backend_args=dataset.get('backend_args'),
+        manifest=manifest,
+        split=split,
+        overwrite=overwrite)
     cfg.test_cfg = dict(type='TestLoop')
-    cfg.model.test_cfg.update(labels='gt', crf=None, bg_thr=thr)
-    cfg.custom_hooks = list(cfg.get(
-        'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]
     cfg.load_from = checkpoint
     cfg.resume = False
     cfg.launcher = launcher
@@ -133,6 +203,27 @@ def export_cfg(config: Union[str, Path, Config],
     cfg.experiment_name = (f'export_{split}_{time.strftime("%Y%m%d_%H%M%S")}'
                            f'_{next(_EXPORT_IDS)}')
     return cfg
+
+
+def run_export(cfg: Config) -> Dict[str, float]:
+    """Build and run an export config (:func:`set_writer_run`).
+
+    Returns:
+        dict: ``written`` and ``skipped`` image counts (all ranks),
+        ``seconds`` (this process' ``runner.test()``) and
+        ``images_per_second`` (written images only).
+    """
+    init_cpu_dist(cfg)
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    metrics = runner.test()
+    seconds = time.perf_counter() - start
+    written = metrics['export/written']
+    return dict(
+        written=written,
+        skipped=len(runner.test_dataloader.dataset) - written,
+        seconds=seconds,
+        images_per_second=written / seconds if written else 0.0)
 
 
 def make_pseudo_labels(config: Union[str, Path, Config], checkpoint: str,
@@ -153,19 +244,10 @@ def make_pseudo_labels(config: Union[str, Path, Config], checkpoint: str,
         **kwargs: The other arguments of :func:`export_cfg`.
 
     Returns:
-        dict: ``written`` and ``skipped`` image counts (all ranks),
-        ``seconds`` (this process' ``runner.test()``) and
-        ``images_per_second`` (written images only).
+        dict: As :func:`run_export`.
+
+    Raises:
+        ValueError: An output folder holds files of other settings (its
+            ``manifest.json``) and ``overwrite`` is False.
     """
-    cfg = export_cfg(config, checkpoint, out_dir, **kwargs)
-    init_cpu_dist(cfg)
-    runner = Runner.from_cfg(cfg)
-    start = time.perf_counter()
-    metrics = runner.test()
-    seconds = time.perf_counter() - start
-    written = metrics['export/written']
-    return dict(
-        written=written,
-        skipped=len(runner.test_dataloader.dataset) - written,
-        seconds=seconds,
-        images_per_second=written / seconds if written else 0.0)
+    return run_export(export_cfg(config, checkpoint, out_dir, **kwargs))

@@ -14,6 +14,7 @@ from mmseg_wsss.apis import (build_infer_dataset, export_cfg, init_model,
 from mmseg_wsss.postprocessing import relation_labels
 from mmseg_wsss.utils import (SPLIT_FILE, image_name, read_split_names,
                               voc_palette)
+from mmseg_wsss.utils.manifest import MANIFEST_FILE
 
 
 @pytest.fixture(scope='module')
@@ -94,7 +95,11 @@ def test_export_config():
                 ignore_band=None)
         ],
         workers=2,
-        backend_args=None)
+        backend_args=None,
+        # the checkpoint is no file here: named without its hash
+        manifest=dict(config=None, checkpoint='ckpt.pth', test_cfg=dict()),
+        split='val',
+        overwrite=False)
     assert out.load_from == 'ckpt.pth' and out.work_dir == 'logs'
     assert out.custom_hooks == [dict(type='PrepareForInferenceHook')]
 
@@ -106,7 +111,8 @@ def test_one_png_per_image_equal_to_the_prediction(reference, toy_cfg,
         image_name(dataset.get_data_info(i)['img_path'])
         for i in range(len(dataset))
     ]
-    assert sorted(os.listdir(reference)) == sorted(n + '.png' for n in names)
+    assert sorted(os.listdir(reference)) == sorted([MANIFEST_FILE] +
+                                                   [n + '.png' for n in names])
     seen = set()
     for idx, name in enumerate(names):
         # the independent reference: the model's thresholded prediction
@@ -131,7 +137,7 @@ def test_resume_overwrite_and_stale_temp_files(toy_cfg, toy_cam_checkpoint,
     summary = export(
         toy_cfg, toy_cam_checkpoint, out_dir, tmp_path, split='train4')
     assert (summary['written'], summary['skipped']) == (4, 0)
-    pngs = sorted(os.listdir(out_dir))
+    pngs = sorted(f for f in os.listdir(out_dir) if f.endswith('.png'))
     first = read_files(out_dir)
     assert first == {f: read_files(reference)[f] for f in pngs}
     for fname in pngs:

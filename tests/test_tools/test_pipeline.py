@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from toy_subsets import link_toy_subset, toy_names
 
+from mmseg_wsss.utils.manifest import MANIFEST_FILE
 from mmseg_wsss.visualization import CAPTION_HEIGHT
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -61,6 +62,15 @@ def pipeline_run(small_voc, tmp_path_factory):
     return work_dir
 
 
+def _files(names, suffix):
+    """An export folder's files: one per image, and its manifest."""
+    return sorted([MANIFEST_FILE] + [name + suffix for name in names])
+
+
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
 def _report_mious(work_dir):
     with open(osp.join(work_dir, 'report.md')) as f:
         report = f.read()
@@ -95,8 +105,8 @@ def test_pipeline_writes_report_with_finite_mious(pipeline_run):
                 _report_data_root(report), 'ImageSets', 'Segmentation',
                 'train_aug.txt')) as f:
         names = f.read().split()
-    assert sorted(os.listdir(osp.join(pipeline_run, 'pseudo_labels'))) == \
-        sorted(n + '.png' for n in names)
+    assert _listing(osp.join(pipeline_run,
+                             'pseudo_labels')) == _files(names, '.png')
 
 
 def test_stage_1b_starts_from_the_stage_1a_checkpoint(pipeline_run):
@@ -185,10 +195,8 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
     ])
     for folder in ('relation_labels', 'refined_labels', 'pseudo_labels',
                    'pseudo_labels_plain'):
-        assert sorted(os.listdir(work_dir / folder)) == sorted(
-            n + '.png' for n in names), folder
-    assert sorted(os.listdir(work_dir / 'cams')) == sorted(n + '.npz'
-                                                           for n in names)
+        assert _listing(work_dir / folder) == _files(names, '.png'), folder
+    assert _listing(work_dir / 'cams') == _files(names, '.npz')
     for name in names:
         with Image.open(work_dir / 'relation_labels' / f'{name}.png') as png:
             assert set(np.unique(png)) <= set(range(21)) | {255}
@@ -255,8 +263,7 @@ def test_recam_runs_through_the_pipeline_export_and_irn(
     assert 'recam_head.predictor.weight' in torch.load(
         recam['checkpoint'], map_location='cpu')['state_dict']
     assert 0 <= json.load(open(steps / 'eval_cams.json'))['mIoU'] <= 100
-    assert sorted(os.listdir(work_dir / 'pseudo_labels')) == sorted(
-        n + '.png' for n in names)
+    assert _listing(work_dir / 'pseudo_labels') == _files(names, '.png')
     # IRN learns from the ReCAM maps' relation labels and walks them
     assert json.load(open(steps / 'train_irn.json'))['init_from'] == \
         recam['checkpoint']

@@ -20,6 +20,7 @@ from mmseg.registry import METRICS
 from mmseg_wsss.postprocessing import DenseCRF, pseudo_label, relation_labels
 from mmseg_wsss.utils import (TEMP_SUFFIX, encode_palette_png, image_name,
                               read_rgb, voc_palette, write_file_atomically)
+from mmseg_wsss.utils.manifest import check_manifest
 
 
 @dataclass
@@ -46,11 +47,17 @@ class CAMPrediction:
             sample (dict): ``SegDataSample.to_dict()`` of a CAM segmentor's
                 prediction with ``test_cfg.labels='gt'``: ``img_path``,
                 ``img_labels`` (C,), ``seg_logits`` ``[bg_thr, CAMs]``
-                (C+1, H, W) and ``pred_sem_seg`` (1, H, W).
+                (C+1, H, W) and ``pred_sem_seg`` (1, H, W); or a
+                refinement's (:class:`IRNSegmentor`), whose classes are
+                its ``cam_classes`` (mask indices 1..C) and whose
+                ``seg_logits`` hold the walked maps.
             backend_args (dict, optional): To read the image. Defaults to
                 None.
         """
-        present = torch.nonzero(sample['img_labels'] > 0)[:, 0].cpu()
+        if 'img_labels' in sample:
+            present = torch.nonzero(sample['img_labels'] > 0)[:, 0].cpu()
+        else:
+            present = sample['cam_classes'].long().cpu() - 1
         cams = sample['seg_logits']['data'][1:].float().cpu()
         pred = sample['pred_sem_seg']['data'][0].cpu().numpy()
         return cls(sample['img_path'], pred.astype(np.uint8),
@@ -116,7 +123,9 @@ class CAMOutput:
     def encode(self, image: CAMPrediction, palette: List[int]) -> bytes:
         """The ``.npz`` file of ``image``'s CAMs."""
         buf = io.BytesIO()
-        np.savez(
+        # compressed: about a third of the plain float16 bytes on VOC
+        # (docs/advanced_guides/export.md has the measured sizes)
+        np.savez_compressed(
             buf,
             cams=image.cams.astype(np.float16),
             classes=(image.classes + 1).astype(np.uint8))
@@ -170,6 +179,11 @@ class RelationOutput:
 # Output kinds by name. A new kind is a class with a ``suffix`` and
 # ``encode(image, palette) -> bytes``, added here.
 OUTPUT_KINDS = dict(label=LabelOutput, cams=CAMOutput, relation=RelationOutput)
+# The tool option that chooses each kind's folder, for the manifest's error.
+FOLDER_OPTIONS = dict(
+    label='--out',
+    cams='--out (CAMs go to OUT/cams)',
+    relation='--relation-labels')
 
 
 def _write_files(image: CAMPrediction, files: Sequence[Tuple[str, object]],
@@ -221,6 +235,12 @@ class PseudoLabelWriter(BaseMetric):
             ],
             workers=2)
 
+    With ``manifest`` each output folder gets a ``manifest.json``
+    (:func:`~mmseg_wsss.utils.manifest.check_manifest`): these settings,
+    the output's kind and arguments, and the splits written. A folder whose
+    manifest holds other settings stops the export before any image,
+    unless ``overwrite``.
+
     Args:
         outputs (Sequence[dict]): What to write per image, see above.
         workers (int): Writer processes that take the encoding (CRF, PNG)
@@ -232,6 +252,13 @@ class PseudoLabelWriter(BaseMetric):
         collect_device (str): As in ``BaseMetric``. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric keys. Defaults to None,
             meaning 'export'.
+        manifest (dict, optional): The settings all outputs share (config,
+            checkpoint, the model's test settings, ...), JSON-serialisable.
+            Defaults to None (no manifest is written or checked).
+        split (str, optional): The split exported, for the manifests.
+            Defaults to None.
+        overwrite (bool): Replace manifests with other settings (the export
+            recomputes every image). Defaults to False.
     """
     default_prefix = 'export'
 
@@ -240,7 +267,10 @@ class PseudoLabelWriter(BaseMetric):
                  workers: int = 0,
                  backend_args: Optional[dict] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 manifest: Optional[dict] = None,
+                 split: Optional[str] = None,
+                 overwrite: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not outputs:
             raise ValueError('PseudoLabelWriter needs outputs to write')
@@ -256,6 +286,11 @@ class PseudoLabelWriter(BaseMetric):
                     f' and a dir, got kind={kind!r}, dir={folder!r}')
             self.outputs.append((folder, OUTPUT_KINDS[kind](**output)))
             os.makedirs(folder, exist_ok=True)
+            if manifest is not None:
+                check_manifest(folder, {
+                    **manifest, 'output': kind,
+                    **output
+                }, split, overwrite, FOLDER_OPTIONS.get(kind, '--out'))
         self.workers = workers
         self.backend_args = backend_args
         self._pool: Optional[ProcessPoolExecutor] = None

@@ -1,0 +1,91 @@
+# Copyright (c) mmseg-wsss contributors. All rights reserved.
+"""Export IRN-refined pseudo-label PNGs of a split with a trained IRN.
+
+A ``runner.test()`` run of the IRN on the exported CAMs whose writer metric
+saves one PNG per image (:func:`mmseg_wsss.apis.make_refined_labels`).
+Resumable: rerun the same command after an interruption and only the
+missing images are computed. Several processes (``--launcher pytorch`` with
+torchrun, see ``tools/dist_test.sh``) split the images between them.
+
+Example::
+
+    python tools/make_refined_labels.py configs/irn/irn_r50_voc.py \
+        work_dirs/irn_r50_voc/iter_990.pth --cam-dir work_dirs/cams/cams \
+        --out work_dirs/refined_labels --bg-thr 0.25
+"""
+import argparse
+
+from mmengine.dist import is_main_process
+
+from mmseg_wsss.apis import cli, make_refined_labels
+from mmseg_wsss.utils import shutdown_distributed
+
+
+def parse_args(argv=None):
+    """Command-line arguments (``argv`` defaults to ``sys.argv``)."""
+    parser = argparse.ArgumentParser(
+        description='Write one IRN-refined pseudo-label PNG per image of a '
+        'split')
+    parser.add_argument('config', help='config file of the IRN')
+    parser.add_argument('checkpoint', help='checkpoint of the trained IRN')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--split',
+        default='train_aug',
+        help='split under ImageSets/Segmentation (default: train_aug); '
+        '--cam-dir must hold its CAMs')
+    parser.add_argument(
+        '--bg-thr',
+        type=float,
+        help='background score against the walked CAMs (default: '
+        'model.test_cfg.bg_thr; use best_bg_thr of tools/test.py on the '
+        'IRN config)')
+    parser.add_argument(
+        '--crf',
+        action='store_true',
+        help='a dense CRF after the walk (parameters: model.test_cfg.crf, '
+        'else the DenseCRF defaults)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='recompute images whose PNG exists (default: skip them), and '
+        "replace the folder's manifest")
+    parser.add_argument(
+        '--work-dir',
+        help='folder of the run logs (default: work_dirs/<config name>)')
+    cli.add_data_args(parser, irn_inputs=True)
+    cli.add_config_args(parser, 'model.test_cfg.exp_times=8')
+    args = cli.parse_args(parser, argv)
+    if args.relation_dir:
+        parser.error('--relation-dir is what IRN trains on; the refined '
+                     'export reads only CAMs (--cam-dir)')
+    return args
+
+
+def main(argv=None):
+    """Export refined labels; ``argv`` as for :func:`parse_args`."""
+    args = parse_args(argv)
+    cfg = cli.load_config(args)
+    crf = None
+    if args.crf:
+        crf = dict(cfg.model.get('test_cfg', {}).get('crf') or {})
+    summary = make_refined_labels(
+        cfg,
+        args.checkpoint,
+        args.out,
+        split=args.split,
+        bg_thr=args.bg_thr,
+        crf=crf,
+        overwrite=args.overwrite,
+        work_dir=args.work_dir,
+        launcher=args.launcher)
+    if is_main_process():
+        print(f'\n{args.split}: {summary["written"]} images written, '
+              f'{summary["skipped"]} skipped (already done) to {args.out} in '
+              f'{summary["seconds"]:.1f} s '
+              f'({summary["images_per_second"]:.2f} images/s)')
+    shutdown_distributed()
+
+
+if __name__ == '__main__':
+    main()
