@@ -12,6 +12,15 @@ feature vs crop resolution (``rcm_head.rcm_resolution``) and prototypes from
 crop- vs feature-resolution features (``rcm_head.proto_resolution``): time,
 memory and the RCM loss value on the same weights.
 
+Next to every time, its FLOPs (``mmseg_wsss.utils.flops.count_flops``:
+torch's ``FlopCounterMode``, matrix products and convolutions): of each
+variant's step (forward, backward, optimizer step, SupportNet EMA), its
+ratio to the baseline's and the *efficiency* (time ratio / FLOP ratio), and
+of each network pass of the floor, with the FLOPs per second each pass
+reaches against the baseline step's. The method's SupportNet passes are
+also timed as SupportNet is (``support_inference_form=False``), next to the
+folded copy the step runs, in the same rounds.
+
 Usage::
 
     python benchmarks/bench_train_step.py               # r18-tiny, 96 px
@@ -42,6 +51,8 @@ VARIANTS = {
     dict(name='rcm_mam', rcm_head=dict(rcm_resolution='crop')),
     'method, protos at feature res.':
     dict(name='rcm_mam', rcm_head=dict(proto_resolution='feature')),
+    'method, SupportNet as it is':
+    dict(name='rcm_mam', train_cfg=dict(support_inference_form=False)),
 }
 
 
@@ -56,6 +67,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--crop', type=int, default=96)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        help='variants to run (baseline and method are always run)')
     parser.add_argument(
         '--no-write', action='store_true', help='do not touch RESULTS.md')
     parser.add_argument('--child', help=argparse.SUPPRESS)
@@ -73,6 +90,7 @@ def variant_config(variant: dict, args: argparse.Namespace):
     if variant['name'] != 'cam':
         cfg.model.train_cfg.self_sup_start_iter = 0
         cfg.model.rcm_head.update(variant.get('rcm_head', {}))
+        cfg.model.train_cfg.update(variant.get('train_cfg', {}))
     return cfg
 
 
@@ -232,7 +250,7 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
         if model.train_cfg.support_inference_form else None)
 
     @torch.no_grad()
-    def support_pass(x):
+    def support_pass(x, net):
         model.support_cams(x, net)
 
     passes = {}
@@ -243,18 +261,30 @@ def floor_passes(model, inputs) -> Dict[str, Callable[[], object]]:
     for scale in model.train_cfg.support_scales:
         x = rescale(inputs, scale)
         passes[f'SupportNet fwd x{scale:g}, N={n}'] = \
-            functools.partial(support_pass, x)
+            functools.partial(support_pass, x, net)
     return passes
 
 
-def rcm_loss_values(model, inputs, samples) -> Dict[str, float]:
-    """``loss_rcm`` of every resolution variant on the same weights.
+def unfolded_support_passes(model, inputs) -> Dict[str, Callable]:
+    """SupportNet's forward at each support scale as it is (EMA modules)."""
+    passes = {}
+    for name, fn in floor_passes(model, inputs).items():
+        if name.startswith('SupportNet'):
+            x = fn.args[0]
+            passes[f'{name}, as it is'] = functools.partial(fn.func, x, None)
+    return passes
+
+
+def self_sup_loss_values(model, inputs, samples,
+                         names) -> Dict[str, Dict[str, float]]:
+    """``loss_rcm`` and ``loss_mam`` of method variants on the same weights.
 
     Each variant runs on a deep copy of ``model`` (same weights, same
-    prototype memory), so only the resolution settings differ.
+    prototype memory), so only its settings differ.
     """
     values = {}
-    for name, variant in VARIANTS.items():
+    for name in names:
+        variant = VARIANTS[name]
         if variant['name'] == 'cam':
             continue
         clone = copy.deepcopy(model)
@@ -262,8 +292,14 @@ def rcm_loss_values(model, inputs, samples) -> Dict[str, float]:
         settings.update(variant.get('rcm_head', {}))
         for key, value in settings.items():
             setattr(clone.rcm_head, key, value)
+        clone.train_cfg.support_inference_form = True
+        clone.train_cfg.update(variant.get('train_cfg', {}))
         with torch.no_grad():
-            values[name] = float(clone.loss(inputs, samples)['cam.loss_rcm'])
+            losses = clone.loss(inputs, samples)
+        values[name] = {
+            key: float(losses[f'cam.{key}'])
+            for key in ('loss_rcm', 'loss_mam')
+        }
     return values
 
 
@@ -276,15 +312,37 @@ def ratio_of_medians_per_round(num: List[float], den: List[float]) -> float:
     return common.median([a / b for a, b in zip(num, den)])
 
 
+def gflops(flops: float) -> str:
+    return f'{flops / 1e9:.1f}'
+
+
 def main() -> None:
+    from mmseg_wsss.utils.flops import count_flops, flop_efficiency
     args = parse_args()
     common.raise_onednn_cache()
     if common.ran_as_child(args, child_main):
         return
     common.ensure_toy_data(args.data_root)
-    prepared = {name: prepare(v, args) for name, v in VARIANTS.items()}
+    names = [
+        name for name in VARIANTS
+        if name in ('baseline', 'method') or name in args.variants
+    ]
+    prepared = {name: prepare(VARIANTS[name], args) for name in names}
     model, optim_wrapper, inputs, samples = prepared['method']
     passes = floor_passes(model, inputs)
+    unfolded = unfolded_support_passes(model, inputs)
+    # FLOPs first: one counted step per variant (the step after is timed)
+    step_flops = {
+        name: count_flops(common.train_step, *objs)[0]
+        for name, objs in prepared.items()
+    }
+    pass_flops = {
+        name: count_flops(fn)[0]
+        for name, fn in {
+            **passes,
+            **unfolded
+        }.items()
+    }
     part_runs = []
 
     def instrumented():
@@ -299,37 +357,51 @@ def main() -> None:
     }
     fns['instrumented method step'] = instrumented
     fns.update(passes)
+    fns.update(unfolded)
     times = common.interleaved_times(fns, args.repeats)
     part_runs = part_runs[1:]  # drop the warm-up round
     floor_runs = [sum(run) for run in zip(*(times[k] for k in passes))]
+    floor_flops = sum(pass_flops[k] for k in passes)
 
     memory = {
         name:
         common.run_child(
             osp.abspath(__file__), dict(variant=name, argv=sys.argv[1:]))
-        for name in VARIANTS
+        for name in names
     }
     base_mem = memory['baseline']['peak_mib']
-    rows = [[
-        name,
-        fmt(common.median(times[name])),
-        f'{ratio_of_medians_per_round(times[name], times["baseline"]):.2f}',
-        f'{memory[name]["peak_mib"]:.0f}',
-        f'{memory[name]["peak_mib"] / base_mem:.2f}',
-        f'{memory[name]["weights_mib"]:.1f}',
-    ] for name in VARIANTS]
+    base_flops = step_flops['baseline']
+    rows = []
+    for name in names:
+        efficiency = common.median([
+            flop_efficiency(t, b, step_flops[name], base_flops)
+            for t, b in zip(times[name], times['baseline'])
+        ])
+        ratio = ratio_of_medians_per_round(times[name], times['baseline'])
+        rows.append([
+            name,
+            fmt(common.median(times[name])),
+            f'{ratio:.2f}',
+            gflops(step_flops[name]),
+            f'{step_flops[name] / base_flops:.2f}',
+            f'{efficiency:.2f}',
+            f'{memory[name]["peak_mib"]:.0f}',
+            f'{memory[name]["peak_mib"] / base_mem:.2f}',
+            f'{memory[name]["weights_mib"]:.1f}',
+        ])
     table_step = common.markdown_table([
         'variant', 'ms/iter (median)', 'x baseline (median of per-round '
-        'ratios)', 'peak RSS of 2 steps (MiB above setup)', 'x baseline',
-        'weights+buffers MiB'
+        'ratios)', 'GFLOPs/iter', 'x baseline GFLOPs', 'efficiency (time '
+        'ratio / FLOP ratio)', 'peak RSS of 2 steps (MiB above setup)',
+        'x baseline', 'weights+buffers MiB'
     ], rows)
 
     total_runs = [run['total'] for run in part_runs]
     total = common.median(total_runs)
-    names = sorted({k for run in part_runs for k in run} - {'total'})
+    parts = sorted({k for run in part_runs for k in run} - {'total'})
     part_median = {
         k: common.median([run.get(k, 0.0) for run in part_runs])
-        for k in names
+        for k in parts
     }
     rows = [[k, fmt(v), f'{100 * v / total:.0f}%']
             for k, v in sorted(part_median.items(), key=lambda kv: -kv[1])]
@@ -338,29 +410,60 @@ def main() -> None:
         'part of the method step (exclusive wall time)', 'ms (median)', 'share'
     ], rows)
 
-    rows = [[k, fmt(common.median(times[k]))] for k in passes]
-    rows += [
-        ['**floor** (sum of the passes)',
-         fmt(common.median(floor_runs))],
-        ['method step', fmt(common.median(times['method']))],
-        [
-            '**method step / floor** (median of per-round ratios)',
-            f'{ratio_of_medians_per_round(times["method"], floor_runs):.2f}'
-        ],
-        [
-            'instrumented method step / floor',
-            f'{ratio_of_medians_per_round(total_runs, floor_runs):.2f}'
-        ],
-    ]
-    table_floor = common.markdown_table(['network pass', 'ms (median)'], rows)
+    # FLOPs per second of each pass against the baseline step's, per round
+    base_rate = [base_flops / t for t in times['baseline']]
 
-    values = rcm_loss_values(model, inputs, samples)
+    def pass_row(name, flops, runs):
+        rate = common.median([flops / t for t in runs])
+        rel = common.median([flops / t / b for t, b in zip(runs, base_rate)])
+        return [
+            name,
+            fmt(common.median(runs)),
+            gflops(flops), f'{flops / base_flops:.2f}', f'{rate / 1e9:.1f}',
+            f'{rel:.2f}'
+        ]
+
+    rows = [pass_row(k, pass_flops[k], times[k]) for k in passes]
+    rows.append(
+        pass_row('**floor** (sum of the passes)', floor_flops, floor_runs))
+    rows.append(pass_row('method step', step_flops['method'], times['method']))
+    rows.append(pass_row('baseline step', base_flops, times['baseline']))
+    rows += [pass_row(k, pass_flops[k], times[k]) for k in unfolded]
+    table_floor = common.markdown_table([
+        'network pass', 'ms (median)', 'GFLOPs', 'x baseline step GFLOPs',
+        'GFLOP/s (median)', 'x baseline step GFLOP/s (median of per-round '
+        'ratios)'
+    ], rows)
+    ratios = [
+        f'- method step / floor, time (median of per-round ratios): '
+        f'{ratio_of_medians_per_round(times["method"], floor_runs):.2f}; '
+        f'FLOPs: {step_flops["method"] / floor_flops:.3f}',
+        f'- instrumented method step / floor, time: '
+        f'{ratio_of_medians_per_round(total_runs, floor_runs):.2f}',
+        f'- floor / baseline step: FLOPs {floor_flops / base_flops:.2f}, '
+        f'time (median of per-round ratios) '
+        f'{ratio_of_medians_per_round(floor_runs, times["baseline"]):.2f}',
+    ]
+    if unfolded:
+        support = [k for k in passes if k.startswith('SupportNet')]
+        folded_runs = [sum(run) for run in zip(*(times[k] for k in support))]
+        plain_runs = [sum(run) for run in zip(*(times[k] for k in unfolded))]
+        ratios.append(
+            '- SupportNet passes as they are / folded copy (median of '
+            'per-round ratios of their sums): '
+            f'{ratio_of_medians_per_round(plain_runs, folded_runs):.2f}')
+
+    values = self_sup_loss_values(model, inputs, samples, names)
     ref = values['method']
-    rows = [[name, f'{v:.4f}', f'{v - ref:+.4f}']
-            for name, v in values.items()]
-    table_loss = common.markdown_table(
-        ['variant (same weights, same batch)', 'loss_rcm', 'diff vs method'],
-        rows)
+    rows = [[
+        name, f'{v["loss_rcm"]:.6f}',
+        f'{v["loss_rcm"] - ref["loss_rcm"]:+.2e}', f'{v["loss_mam"]:.6f}',
+        f'{v["loss_mam"] - ref["loss_mam"]:+.2e}'
+    ] for name, v in values.items()]
+    table_loss = common.markdown_table([
+        'variant (same weights, same batch)', 'loss_rcm', 'diff vs method',
+        'loss_mam', 'diff vs method'
+    ], rows)
 
     n, _, h, w = inputs.shape
     body = (
@@ -370,12 +473,18 @@ def main() -> None:
         'Peak memory: `/proc/self/status` VmHWM (reset through '
         '`clear_refs`) minus the RSS after setup, in a fresh process per '
         'variant. The floor is MainNet fwd+bwd at each main scale on its '
-        'batch slice plus SupportNet no-grad fwd at each support scale; it '
-        'leaves out the optimizer step and the EMA update.\n\n' + table_step +
-        '\n\n' + table_parts + '\n\n' + table_floor +
-        '\n\nRCM loss of the resolution variants on one deep copy each of '
-        f'the method model after its {2 * (args.repeats + 1)} steps on this '
-        'batch:\n\n' + table_loss + '\n')
+        'batch slice plus SupportNet no-grad fwd at each support scale (the '
+        'folded copy the step runs); it leaves out the optimizer step and '
+        'the EMA update. FLOPs: torch.utils.flop_counter.FlopCounterMode '
+        '(matrix products and convolutions, a multiply-add = 2 FLOPs; '
+        'element-wise ops count 0) around one step of each variant and one '
+        'call of each pass. Efficiency: time ratio to the baseline over the '
+        'FLOP ratio (1.0: the baseline\'s seconds per FLOP).\n\n' +
+        table_step + '\n\n' + table_parts + '\n\n' + table_floor + '\n\n' +
+        '\n'.join(ratios) + '\n\nRCM and MAM losses of the method variants '
+        'on one deep copy each of the method model after its '
+        f'{2 * (args.repeats + 1) + 1} steps on this batch:\n\n' + table_loss +
+        '\n')
     common.append_results(
         'bench_train_step.py: cost of a method step vs the baseline',
         body,

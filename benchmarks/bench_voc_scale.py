@@ -12,7 +12,14 @@ per image of their multi-scale + flip inference (``predict()`` through
 ``test_step``, the config's test pipeline). Every figure is measured twice:
 in float32 and with ``--amp`` as ``tools/train.py --amp`` sets it up
 (``BF16AmpOptimWrapper``: bfloat16 autocast on the CPU; inference under
-the same autocast).
+the same autocast). Next to the seconds, the FLOPs of one training
+iteration (forward, backward, optimizer step and SupportNet EMA) and of
+one multi-scale + flip inference of the first test image, counted by
+torch's ``FlopCounterMode`` (``mmseg_wsss.utils.flops``: matrix products
+and convolutions) in the float32 process, and the *efficiency*: the time
+ratio to the baseline over the FLOP ratio (1.0: the config runs at the
+baseline's FLOPs per second; FLOPs do not depend on the machine, seconds
+do).
 
 The images are drawn, not downloaded: a VOC-layout set of VOC-sized images
 (sides 375..500 px, ``make_toy_voc``) whose masks stand in for IRN's
@@ -200,6 +207,41 @@ def training_state_mib(model, optim_wrapper) -> float:
     return sum(t.numel() * t.element_size() for t in tensors) / 2**20
 
 
+def test_batch(cfg, index: int = 0) -> dict:
+    """Image ``index`` of the config's test pipeline, as a batch of one."""
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    return pseudo_collate([dataset[index % len(dataset)]])
+
+
+def step_and_inference_flops(model, optim_wrapper, cfg, data) -> dict:
+    """FLOPs of one training iteration on ``data`` and of one inference.
+
+    The iteration is ``train_step`` plus SupportNet's EMA update where there
+    is one; the inference is ``test_step`` (multi-scale + flip) of the first
+    test image (``None`` for models without CAM inference).
+    """
+    from mmseg_wsss.models.segmentors import CAMSegmentor
+    from mmseg_wsss.utils.flops import count_flops
+
+    def iteration():
+        model.train_step(data, optim_wrapper)
+        if hasattr(model, 'update_support'):
+            model.update_support()
+
+    step, _ = count_flops(iteration)
+    infer = size = None
+    if isinstance(model, CAMSegmentor):
+        image = test_batch(cfg)
+        size = list(image['inputs'][0].shape[-2:])
+        model.eval()
+        with torch.no_grad():
+            infer, _ = count_flops(model.test_step, image)
+        model.train()
+    return dict(step_flops=step, infer_flops=infer, infer_size=size)
+
+
 def inference_seconds(model, cfg, images: int, amp: bool) -> list:
     """Seconds of ``test_step`` (multi-scale + flip CAMs) per image.
 
@@ -248,10 +290,14 @@ def child_main(spec: dict) -> None:
     infer = None
     if isinstance(model, CAMSegmentor):
         infer = inference_seconds(model, cfg, args.infer_images, amp)
+    flops = {}
+    if not amp:  # the same ops either way: counted once, in float32
+        flops = step_and_inference_flops(model, optim_wrapper, cfg, batches[0])
     crop = cfg.model.data_preprocessor.get('size')
     print(
         json.dumps(
             dict(
+                **flops,
                 step=common.median(step_times[args.warmup:]),
                 peak_mib=peak,
                 weights_mib=weights / 2**20,
@@ -308,31 +354,50 @@ def fits(gib: float) -> str:
 
 
 def table(configs, runs, precision: str, batch: int) -> str:
-    """The markdown table of one precision."""
+    """The markdown table of one precision (FLOPs: the float32 counts)."""
+    from mmseg_wsss.utils.flops import flop_efficiency
     base = runs[f'{BASELINE}|{precision}']
+    base32 = runs[f'{BASELINE}|fp32'][0]
     rows = []
     for rel in configs:
         results = runs[f'{rel}|{precision}']
-        run = results[0]
-        if any('error' in r for r in results + base):
-            error = next(r['error'] for r in results + base if 'error' in r)
-            rows.append([f'`{rel}`', f'failed: {error}'] + ['-'] *
-                        (7 if precision == 'amp' else 6))
+        run, run32 = results[0], runs[f'{rel}|fp32'][0]
+        failed = [
+            r['error'] for r in results + base + [run32, base32]
+            if 'error' in r
+        ]
+        if failed:
+            rows.append([f'`{rel}`', f'failed: {failed[0]}'] + ['-'] *
+                        (11 if precision == 'amp' else 10))
             continue
         step = common.median([r['step'] for r in results])
         ratio = common.median(
             [r['step'] / b['step'] for r, b in zip(results, base)])
         peak = common.median([r['peak_mib'] for r in results]) / 1024
         b8 = common.median([batch8_gib(r, batch) for r in results])
+        flop_ratio = run32['step_flops'] / base32['step_flops']
+        # seconds per FLOP against the baseline's; as for the time ratio,
+        # the median of same-round ratios
+        efficiency = common.median([
+            flop_efficiency(r['step'], b['step'], run32['step_flops'],
+                            base32['step_flops'])
+            for r, b in zip(results, base)
+        ])
         row = [
             f'`{rel}`', f'{run["model"]} / {run["backbone"]}',
-            'x'.join(map(str, run['crop'] or ['-'])), f'{step:.2f}',
-            f'{ratio:.2f}', f'{peak:.2f}', f'{b8:.1f} ({fits(b8)})'
+            'x'.join(map(str, run['crop']
+                         or ['-'])), f'{step:.2f}', f'{ratio:.2f}',
+            f'{run32["step_flops"] / 1e9:.1f}', f'{flop_ratio:.2f}',
+            f'{efficiency:.2f}', f'{peak:.2f}', f'{b8:.1f} ({fits(b8)})'
         ]
         if run['infer'] is None:
-            row.append('-')
+            row += ['-', '-']
         else:
-            row.append(f'{common.median([r["infer"] for r in results]):.2f}')
+            row += [
+                f'{common.median([r["infer"] for r in results]):.2f}',
+                f'{run32["infer_flops"] / 1e9:.1f} '
+                f'({"x".join(map(str, run32["infer_size"]))})'
+            ]
         if precision == 'amp':
             speedup = common.median([
                 a['step'] / b['step']
@@ -342,9 +407,11 @@ def table(configs, runs, precision: str, batch: int) -> str:
         rows.append(row)
     headers = [
         'config', 'segmentor / backbone', 'crop', 's/iter (median)',
-        'x CAM baseline', 'peak RSS above setup (GiB)',
+        'x CAM baseline', 'GFLOPs/iter', 'x baseline GFLOPs',
+        'efficiency (time ratio / FLOP ratio)', 'peak RSS above setup (GiB)',
         'batch 8, extrapolated (GiB; smallest GPU of 16/24/40 GB)',
-        's/image, multi-scale + flip inference'
+        's/image, multi-scale + flip inference',
+        'GFLOPs of that inference (first test image, HxW)'
     ]
     if precision == 'amp':
         headers.append('speed-up vs float32 (s/iter)')
@@ -378,7 +445,14 @@ def main() -> None:
         'gradients and optimizer state once, the rest of the measured '
         'peak times 8 / batch; GPU memory also holds the CUDA context and '
         'cuDNN workspaces and differs from CPU RSS, so read it as a rough '
-        'guide. ')
+        'guide. FLOPs: torch.utils.flop_counter.FlopCounterMode (matrix '
+        'products and convolutions, a multiply-add = 2 FLOPs; element-wise '
+        'ops count 0) around one iteration after the timed ones (forward, '
+        'backward, optimizer step, SupportNet EMA) and one `test_step` of '
+        'the first test image, in the float32 process (the --amp rows use '
+        'the same counts). Efficiency: the time ratio to the baseline over '
+        'the FLOP ratio (1.0: as many seconds per FLOP as the baseline; '
+        'above 1: slower per FLOP). ')
     body = notes + '\n\n### float32\n\n' + table(configs, runs, 'fp32',
                                                  args.batch)
     if 'amp' in precisions:
