@@ -29,3 +29,6 @@ default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 # tools/test.py --tta uses mmseg's `tta_pipeline` of the VOC base (scales
 # 0.5-1.75 + flip) and `tta_model` of its default runtime (SegTTAModel),
 # both inherited unchanged.
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -34,3 +34,6 @@ model = dict(
     test_cfg=dict(_base_.irn.test_cfg, radius=2))
 # Backbone and head train with the toy schedule's optimiser (SGD 0.01,
 # momentum 0.9).
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -11,3 +11,6 @@ model = dict(
     backbone=dict(
         _base_.wide_resnet38, _delete_=True, out_indices=(1, 2, 3, 5)),
     boundary_head=dict(in_channels=(256, 512, 1024, 4096)))
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=32)

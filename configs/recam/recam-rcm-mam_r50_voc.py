@@ -8,3 +8,6 @@
 # its checkpoint as above.
 _base_ = './recam_r50_voc.py'
 baseline_config = '../wsss/rcm_mam_r50_voc.py'
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

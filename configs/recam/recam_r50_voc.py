@@ -17,3 +17,6 @@ _base_ = [
     '../_base_/schedules/schedule_recam_4e_voc.py'
 ]
 baseline_config = '../wsss/cam_r50_voc.py'
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -73,3 +73,6 @@ tta_pipeline = [
         ])
 ]
 tta_model = dict(type='SegTTAModel')
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -11,3 +11,6 @@ _base_ = [
 ]
 baseline_config = './cam_r38-tiny_1xb8-300it_toyvoc-96x96.py'
 optim_wrapper = dict(_base_.psa_optim_wrapper, _delete_=True)
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

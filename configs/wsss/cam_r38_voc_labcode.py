@@ -27,3 +27,6 @@ optim_wrapper = dict(
     optimizer=dict(_base_.psa_optim_wrapper.optimizer, lr=0.1))
 param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=16)

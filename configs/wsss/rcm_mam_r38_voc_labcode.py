@@ -38,3 +38,6 @@ optim_wrapper = dict(_base_.psa_optim_wrapper, _delete_=True)
 param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 randomness = dict(seed=5123)
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)

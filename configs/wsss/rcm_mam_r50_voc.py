@@ -15,3 +15,6 @@ _base_ = [
 baseline_config = './cam_r50_voc.py'
 # SupportNet (an EMA, no gradients) stays out of the parameter groups
 optim_wrapper = dict(constructor='MainNetOptimWrapperConstructor')
+# the recipe's global batch, GPUs x images per GPU (docs/user_guides/
+# 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
+auto_scale_lr = dict(enable=False, base_batch_size=8)
