@@ -21,7 +21,8 @@ def evaluate_pseudo_labels(pred_dir: str,
                            split: str = 'train',
                            gt_dir: str = 'SegmentationClass',
                            class_names: Optional[Sequence[str]] = None,
-                           ignore_index: int = IGNORE_INDEX) -> dict:
+                           ignore_index: int = IGNORE_INDEX,
+                           ann_file: Optional[str] = None) -> dict:
     """mIoU, per-class IoU and aAcc of ``pred_dir/{name}.png`` vs GT.
 
     Pixels labelled ``ignore_index`` in the ground truth are left out. A
@@ -31,14 +32,16 @@ def evaluate_pseudo_labels(pred_dir: str,
 
     Args:
         pred_dir (str): Folder of predicted index PNGs named as the images.
-        data_root (str): VOC root with ``ImageSets/Segmentation`` and
-            ``gt_dir``.
+        data_root (str): Data root with the split file and ``gt_dir``.
         split (str): Split whose images are scored. Defaults to 'train'.
         gt_dir (str): Ground-truth folder under ``data_root``.
             Defaults to 'SegmentationClass'.
         class_names (Sequence[str], optional): Names of the mask indices.
             Defaults to None, meaning the 21 VOC classes.
         ignore_index (int): Ignored label. Defaults to 255.
+        ann_file (str, optional): The split file, relative to
+            ``data_root``. Defaults to None, meaning VOC's
+            ``ImageSets/Segmentation/{split}.txt``.
 
     Returns:
         dict: ``mIoU``, ``mAcc`` and ``aAcc`` in percent (rounded to 2
@@ -56,8 +59,9 @@ def evaluate_pseudo_labels(pred_dir: str,
     if class_names is None:
         class_names = PascalVOCDataset.METAINFO['classes']
     num_classes = len(class_names)
-    names = read_split_names(
-        osp.join(data_root, SPLIT_FILE.format(split=split)))
+    if ann_file is None:
+        ann_file = SPLIT_FILE.format(split=split)
+    names = read_split_names(osp.join(data_root, ann_file))
     gt_root = osp.join(data_root, gt_dir)
     for folder, kind in ((pred_dir, 'prediction'), (gt_root, 'ground-truth')):
         missing = [

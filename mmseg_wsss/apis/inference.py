@@ -16,7 +16,9 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmseg_wsss.models.utils.prepare_for_inference import prepare_for_inference
-from mmseg_wsss.utils import SPLIT_FILE, VOC_CLASS_COLOURS, VOC_CLASSES
+from mmseg_wsss.utils import VOC_CLASS_COLOURS, VOC_CLASSES
+from mmseg_wsss.utils.config_paths import (dataset_cfg, dataset_metainfo,
+                                           split_file)
 
 
 def init_model(config: Union[str, Path, Config],
@@ -43,7 +45,8 @@ def init_model(config: Union[str, Path, Config],
 
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` and
-        ``dataset_meta`` (from the checkpoint, else the VOC classes).
+        ``dataset_meta`` (from the checkpoint, else the classes of the
+        config's test dataset, else VOC's).
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options is not None:
@@ -60,10 +63,21 @@ def init_model(config: Union[str, Path, Config],
     model.eval()
     if prepare:
         prepare_for_inference(model)
-    model.dataset_meta = meta.get('dataset_meta') or dict(
-        classes=VOC_CLASSES, palette=[list(c) for c in VOC_CLASS_COLOURS])
+    model.dataset_meta = meta.get('dataset_meta') or _config_metainfo(cfg)
     model.cfg = cfg
     return model
+
+
+def _config_metainfo(cfg: Config) -> dict:
+    """``classes`` and ``palette`` of the config's test dataset; VOC's if
+    it has none."""
+    loader = cfg.get('test_dataloader')
+    if loader and 'dataset' in loader:
+        meta = dataset_metainfo(dataset_cfg(loader))
+        if meta['classes']:
+            return meta
+    return dict(
+        classes=VOC_CLASSES, palette=[list(c) for c in VOC_CLASS_COLOURS])
 
 
 def infer_dataset_cfg(cfg: Config,
@@ -72,8 +86,10 @@ def infer_dataset_cfg(cfg: Config,
                       pipeline: Optional[List[dict]] = None) -> ConfigDict:
     """The dataset of ``train_dataloader`` on another split, for inference.
 
-    ``ann_file`` becomes ``ImageSets/Segmentation/{split}.txt`` and the
-    pipeline the config's ``infer_pipeline`` (no augmentation, no masks).
+    ``ann_file`` becomes the split's file beside the dataset's own
+    (``ImageSets/Segmentation/{split}.txt`` on VOC, ``ImageSets/{split}.txt``
+    on COCO, see :func:`split_file`) and the pipeline the config's
+    ``infer_pipeline`` (no augmentation, no masks).
 
     Args:
         cfg (Config): A mmseg-wsss config.
@@ -104,7 +120,7 @@ def infer_dataset_cfg(cfg: Config,
     if 'ann_file' not in ds_cfg:
         raise KeyError(f'{where}: train_dataloader.dataset has no ann_file')
     ds_cfg.update(
-        ann_file=SPLIT_FILE.format(split=split),
+        ann_file=split_file(ds_cfg, split),
         pipeline=copy.deepcopy(cfg.infer_pipeline if pipeline is
                                None else pipeline),
         data_prefix=dict(

@@ -6,8 +6,15 @@ the relation labels (the tools' ``--data-root``, ``--cam-dir`` and
 A config names these in several places (every dataloader's dataset, the
 pipelines that read CAMs, IRN's ``infer_pipeline``); these functions set
 all of them, so no user has to address a pipeline transform by its index.
+:func:`split_file` and :func:`dataset_metainfo` read a dataset config's
+other splits and its classes, for VOC's layout and COCO's alike.
 """
+import os.path as osp
 from typing import Iterator, List
+
+from mmseg.registry import DATASETS
+
+from .constants import SPLIT_FILE
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -131,3 +138,45 @@ def set_relation_dir(cfg, relation_dir: str) -> None:
             'IRN configs')
     dataset_cfg(cfg.train_dataloader).setdefault(
         'data_prefix', {})['seg_map_path'] = relation_dir
+
+
+def split_file(dataset: dict, split: str) -> str:
+    """The split file of ``split`` beside the dataset's own ``ann_file``.
+
+    VOC's ``ImageSets/Segmentation/train_aug.txt`` gives
+    ``ImageSets/Segmentation/{split}.txt``, COCO's ``ImageSets/train.txt``
+    ``ImageSets/{split}.txt``; a dataset without ``ann_file`` VOC's.
+
+    Args:
+        dataset (dict): A dataset config (see :func:`dataset_cfg`).
+        split (str): Split name.
+
+    Returns:
+        str: The split file, relative to ``data_root`` as ``ann_file``.
+    """
+    ann_file = dataset.get('ann_file')
+    if not ann_file:
+        return SPLIT_FILE.format(split=split)
+    return osp.join(osp.dirname(ann_file), f'{split}.txt')
+
+
+def dataset_metainfo(dataset: dict) -> dict:
+    """``classes`` and ``palette`` of a dataset config: its ``metainfo``
+    over its class's ``METAINFO`` (``palette`` may be None).
+
+    Args:
+        dataset (dict): A dataset config whose ``type`` is registered in
+            mmseg's ``DATASETS``.
+
+    Returns:
+        dict: ``classes`` (tuple) and ``palette``.
+    """
+    dataset_type = dataset['type']
+    cls = dataset_type if isinstance(dataset_type,
+                                     type) else DATASETS.get(dataset_type)
+    if cls is None:
+        raise KeyError(f'dataset type {dataset_type!r} is not registered')
+    meta = dict(getattr(cls, 'METAINFO', {}))
+    meta.update(dataset.get('metainfo') or {})
+    return dict(
+        classes=tuple(meta.get('classes') or ()), palette=meta.get('palette'))
