@@ -28,6 +28,12 @@ def parse_args(argv=None):
         help='test-time augmentation as mmseg\'s tools/test.py: the '
         'config\'s `tta_pipeline` (multi-scale + flip) merged by its '
         '`tta_model` (SegTTAModel)')
+    parser.add_argument(
+        '--crf',
+        action='store_true',
+        help='refine the (merged) class probabilities of a segmentation '
+        'network with a dense CRF before the metric (DenseCRFSegTTAModel; '
+        'its parameters from the config\'s `test_crf`, else DeepLab\'s)')
     cli.add_data_args(parser, irn_inputs=True)
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2')
     return cli.parse_args(parser, argv)
@@ -58,6 +64,18 @@ def use_tta(cfg):
     return cfg
 
 
+def use_crf(cfg, tta):
+    """Merge the test predictions with :class:`DenseCRFSegTTAModel`, which
+    adds a dense CRF to mmseg's merging: in place of the config's
+    ``tta_model`` with ``tta``, around the model alone without."""
+    crf_model = dict(type='DenseCRFSegTTAModel', crf=cfg.get('test_crf'))
+    if tta:
+        cfg.tta_model = crf_model
+    else:
+        cfg.model = dict(crf_model, module=cfg.model)
+    return cfg
+
+
 def main(argv=None):
     """Test a checkpoint; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
@@ -67,6 +85,8 @@ def main(argv=None):
 
     if args.show_dir:
         cfg = trigger_visualization_hook(cfg, args.show_dir)
+    if args.crf:
+        cfg = use_crf(cfg, args.tta)
     if args.tta:
         cfg = use_tta(cfg)
     if args.fuse_conv_bn:

@@ -16,7 +16,8 @@ def class_count_mismatches(
     """The modules whose ``num_classes`` disagrees with a data set's.
 
     mmseg-wsss' modules count foreground classes (``C``, background
-    implied), mmseg's decode heads and segmentors all classes (``C + 1``);
+    implied), decode heads (``BaseDecodeHead``, ours included) and mmseg's
+    segmentors all classes (``C + 1``);
     other modules are not checked. A module is left out when one of its
     sub-modules already disagrees (a segmentor takes its count from its
     head), so each config key to change is named once.
@@ -36,9 +37,12 @@ def class_count_mismatches(
         count = getattr(module, 'num_classes', None)
         if not isinstance(count, int):
             continue
-        if type(module).__module__.startswith('mmseg_wsss.'):
+        if isinstance(module, BaseDecodeHead):
+            # mmseg's decode-head contract, ours too (DeepLabV2Head)
+            expected = num_dataset_classes
+        elif type(module).__module__.startswith('mmseg_wsss.'):
             expected = num_dataset_classes - 1
-        elif isinstance(module, (BaseDecodeHead, BaseSegmentor)):
+        elif isinstance(module, BaseSegmentor):
             expected = num_dataset_classes
         else:
             continue
