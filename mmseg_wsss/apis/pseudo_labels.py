@@ -64,7 +64,10 @@ def export_cfg(config: Union[str, Path, Config],
             this distance of ``bg_thr`` become 255. Defaults to None.
         cam_dir (str, optional): Also save the normalised CAMs of the
             present classes there, ``{image name}.npz`` (``cams`` (K, H, W)
-            float16, ``classes`` (K,) uint8 mask indices). Defaults to None.
+            float16, ``classes`` (K,) uint8 mask indices, ``strided_cams``
+            at stride 4, IRN's random-walk input: see
+            :class:`~mmseg_wsss.evaluation.metrics.pseudo_label_writer.CAMOutput`).
+            Defaults to None.
         relation_dir (str, optional): Also write IRN's relation labels
             there, ``{image name}.png`` (0 background, 1..C classes, 255
             unknown), by a CRF per image in the writer processes. Defaults to
@@ -108,12 +111,14 @@ def export_cfg(config: Union[str, Path, Config],
                 **crf
             },
             ignore_band=ignore_band))
-    cfg.model.test_cfg.update(labels='gt', crf=None, bg_thr=thr)
+    # saved CAMs carry IRN's random-walk input, the CAMs at stride 4
+    cfg.model.test_cfg.update(
+        labels='gt', crf=None, bg_thr=thr, strided_cams=cam_dir is not None)
     # the CAMs depend on these; the threshold and CRF are the outputs'
     test_cfg = {
         k: v
         for k, v in cfg.model.test_cfg.items()
-        if k not in ('bg_thr', 'crf', 'labels')
+        if k not in ('bg_thr', 'crf', 'labels', 'strided_cams')
     }
     cfg.custom_hooks = list(cfg.get(
         'custom_hooks', [])) + [dict(type='PrepareForInferenceHook')]

@@ -25,8 +25,12 @@ def _cam_file(tmp_path, name='2007_000001', **arrays):
     cam_dir.mkdir(exist_ok=True)
     if not arrays:
         cams = np.stack([np.full((6, 8), 0.5), np.eye(6, 8)])
+        # at stride 4: (6 - 1) // 4 + 1 = 2 rows, (8 - 1) // 4 + 1 = 2 cols
+        strided = np.arange(8, dtype=np.float32).reshape(2, 2, 2) / 7
         arrays = dict(
-            cams=cams.astype(np.float16), classes=np.array([3, 15], np.uint8))
+            cams=cams.astype(np.float16),
+            classes=np.array([3, 15], np.uint8),
+            strided_cams=strided)
     np.savez(cam_dir / f'{name}.npz', **arrays)
     return str(cam_dir)
 
@@ -51,6 +55,13 @@ def test_load_and_pack_cams(tmp_path):
     assert sample.cam_classes.dtype == torch.int64
     assert sample.cam_classes.tolist() == [3, 15]
     assert sample.img_path == img_path
+    expected = torch.arange(8.).view(2, 2, 2) / 7
+    assert torch.equal(sample.strided_cams, expected)
+    # files without stride-4 CAMs still load (IRN asks for them)
+    _cam_file(
+        tmp_path, cams=np.zeros((1, 6, 8)), classes=np.array([1], np.uint8))
+    sample = pack(load_cams(load_img(dict(img_path=img_path))))
+    assert 'strided_cams' not in sample['data_samples']
 
 
 def test_load_cams_errors_name_the_file(tmp_path):
@@ -72,6 +83,15 @@ def test_load_cams_errors_name_the_file(tmp_path):
               classes=np.array([1])), ValueError, 'non-finite'),
         (dict(cams=np.zeros((1, 3, 4)),
               classes=np.array([1])), ValueError, 'size'),
+        (dict(
+            cams=np.zeros((1, 6, 8)),
+            classes=np.array([1]),
+            strided_cams=np.zeros((1, 6, 8))), ValueError, r'\(1, 2, 2\)'),
+        (dict(
+            cams=np.zeros((1, 6, 8)),
+            classes=np.array([1]),
+            strided_cams=np.full(
+                (1, 2, 2), np.inf)), ValueError, 'non-finite strided_cams'),
     ]
     for arrays, error, message in bad:
         _cam_file(tmp_path, **arrays)

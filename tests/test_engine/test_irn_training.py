@@ -47,12 +47,16 @@ def _write_cams(toy_voc, out_dir):
         mask = torch.from_numpy(_mask(toy_voc, name).astype(np.int64))
         classes = [c for c in mask.unique().tolist() if 0 < c < 255]
         onehot = torch.stack([(mask == c).float() for c in classes])[None]
-        cams = F.avg_pool2d(onehot, 9, stride=1, padding=4)[0]
-        cams = cams / cams.flatten(1).amax(1)[:, None, None]
+        cams = F.avg_pool2d(onehot, 9, stride=1, padding=4)
+        # and at stride 4, normalised there, the random walk's input
+        strided = F.avg_pool2d(cams, 4, ceil_mode=True)[0]
+        strided = strided / strided.flatten(1).amax(1)[:, None, None]
+        cams = cams[0] / cams[0].flatten(1).amax(1)[:, None, None]
         np.savez(
             osp.join(out_dir, name + '.npz'),
             cams=cams.numpy().astype(np.float16),
-            classes=np.array(classes, np.uint8))
+            classes=np.array(classes, np.uint8),
+            strided_cams=strided.numpy())
         classes_of[name] = classes
     return classes_of
 

@@ -14,7 +14,8 @@ class PackCAMInputs(PackSegInputs):
     ``gt_sem_seg``, meta keys) -> ``results['cams']`` and
     ``results['cam_classes']`` (from :class:`LoadCAMFromFile`) as the data
     fields ``cams`` (float32 Tensor (K, H, W)) and ``cam_classes`` (int64
-    Tensor (K,)) of the ``SegDataSample``.
+    Tensor (K,)) of the ``SegDataSample``, and ``strided_cams`` (float32
+    Tensor (K, h, w)) when the file had them.
 
     Args:
         meta_keys (Sequence[str]): Meta keys packed into the data sample.
@@ -46,4 +47,7 @@ class PackCAMInputs(PackSegInputs):
                     np.ascontiguousarray(results['cams'], np.float32)),
                 cam_classes=torch.from_numpy(
                     np.asarray(results['cam_classes'], np.int64))))
+        if 'strided_cams' in results:
+            packed['data_samples'].strided_cams = torch.from_numpy(
+                np.ascontiguousarray(results['strided_cams'], np.float32))
         return packed

@@ -17,8 +17,11 @@ class LoadCAMFromFile(BaseTransform):
     The file is ``{cam_dir}/{image name}{suffix}``, the image name being its
     file name without extension. It is the ``.npz`` that
     ``make_pseudo_labels(cam_dir=...)`` writes: ``cams`` (K, H, W), the
-    normalised CAMs of the image's K classes at the image's size, and
-    ``classes`` (K,), their mask indices (1..C, background 0 excluded).
+    normalised CAMs of the image's K classes at the image's size,
+    ``classes`` (K,), their mask indices (1..C, background 0 excluded),
+    and ``strided_cams`` (K, (H - 1) // 4 + 1, (W - 1) // 4 + 1), the CAMs
+    at stride 4 normalised there (IRN's random-walk input), loaded when
+    the file has them.
 
     Place it right after ``LoadImageFromFile``: the CAMs are checked against
     the image's original size. Later resizing leaves them as they are (the
@@ -27,7 +30,7 @@ class LoadCAMFromFile(BaseTransform):
 
     Required keys: ``img_path``, ``ori_shape``.
     Added keys: ``cams`` (np.float32 (K, H, W)), ``cam_classes``
-    (np.int64 (K,)).
+    (np.int64 (K,)), ``strided_cams`` (np.float32 (K, h, w), if saved).
 
     Args:
         cam_dir (str): Folder of the CAM files.
@@ -78,7 +81,8 @@ class LoadCAMFromFile(BaseTransform):
             KeyError: It lacks ``cams`` or ``classes``.
             ValueError: Its arrays have wrong shapes, non-finite values,
                 class indices outside 1..254 or repeated, or CAMs of another
-                size than the image. Every message names the file.
+                size than the image (``strided_cams``: than its stride-4
+                grid). Every message names the file.
         """
         img_path = results['img_path']
         name = osp.splitext(osp.basename(img_path))[0]
@@ -108,7 +112,25 @@ class LoadCAMFromFile(BaseTransform):
                 f'image {img_path} is {size}')
         results['cams'] = cams
         results['cam_classes'] = classes.astype(np.int64)
+        if 'strided_cams' in data:
+            results['strided_cams'] = self._strided_cams(
+                data['strided_cams'], len(classes), size, path)
         return results
+
+    @staticmethod
+    def _strided_cams(strided: np.ndarray, num: int, size: tuple,
+                      path: str) -> np.ndarray:
+        """The checked ``strided_cams`` (K, h, w) of a CAM file."""
+        strided = np.asarray(strided, dtype=np.float32)
+        expected = (num, (size[0] - 1) // 4 + 1, (size[1] - 1) // 4 + 1)
+        if strided.shape != expected:
+            raise ValueError(
+                f'CAM file {path}: strided_cams must be {expected} (the '
+                f'classes at stride 4 of the {size} image), got '
+                f'{strided.shape}')
+        if not np.isfinite(strided).all():
+            raise ValueError(f'CAM file {path} holds non-finite strided_cams')
+        return strided
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(cam_dir={self.cam_dir!r}, '

@@ -36,6 +36,8 @@ class CAMPrediction:
     classes: np.ndarray  # int64 (K,), foreground indices 0..C-1
     num_classes: int
     backend_args: Optional[dict] = None
+    # float32 (K, h, w), the CAMs at stride 4 (IRN's random-walk input)
+    strided_cams: Optional[np.ndarray] = None
 
     @classmethod
     def from_sample(cls,
@@ -60,9 +62,16 @@ class CAMPrediction:
             present = sample['cam_classes'].long().cpu() - 1
         cams = sample['seg_logits']['data'][1:].float().cpu()
         pred = sample['pred_sem_seg']['data'][0].cpu().numpy()
+        # a CAM segmentor's output (PixelData); a refinement's sample
+        # holds its loaded walk input under that name, a plain tensor
+        strided = sample.get('strided_cams')
+        if isinstance(strided, dict):
+            strided = strided['data'][present].float().cpu().numpy()
+        else:
+            strided = None
         return cls(sample['img_path'], pred.astype(np.uint8),
                    cams[present].numpy(), present.numpy(), cams.shape[0],
-                   backend_args)
+                   backend_args, strided)
 
     def all_cams(self) -> np.ndarray:
         """CAMs of all C classes, (C, H, W) float32."""
@@ -117,7 +126,11 @@ class LabelOutput:
 
 class CAMOutput:
     """The CAMs of the image's classes (kind ``'cams'``): an ``.npz`` with
-    ``cams`` (K, H, W) float16 and ``classes`` (K,) uint8 mask indices."""
+    ``cams`` (K, H, W) float16, ``classes`` (K,) uint8 mask indices and,
+    when the prediction has them (the export's ``test_cfg.strided_cams``),
+    ``strided_cams`` (K, (H - 1) // 4 + 1, (W - 1) // 4 + 1) float32: the
+    CAMs summed over scales at stride 4 and normalised there, which IRN's
+    random walk takes as they are."""
     suffix = '.npz'
 
     def encode(self, image: CAMPrediction, palette: List[int]) -> bytes:
@@ -128,7 +141,9 @@ class CAMOutput:
         np.savez_compressed(
             buf,
             cams=image.cams.astype(np.float16),
-            classes=(image.classes + 1).astype(np.uint8))
+            classes=(image.classes + 1).astype(np.uint8),
+            **({} if image.strided_cams is None else dict(
+                strided_cams=image.strided_cams.astype(np.float32))))
         return buf.getvalue()
 
 

@@ -5,8 +5,7 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ..utils.affinity import (affinity_from_boundary, pair_offsets,
-                              relation_pair_labels)
+from ..utils.affinity import affinity_from_boundary, relation_pair_labels
 
 
 def _mean_log(x: Tensor, mask: Tensor, eps: float) -> Tensor:
@@ -76,6 +75,11 @@ class AffinityLoss(nn.Module):
         eps (float): See :func:`affinity_loss`. Defaults to 1e-5.
         ignore_index (int): Unknown pixels of the label map.
             Defaults to 255.
+        pair_sources (str): Which pixels source pairs (see
+            :func:`relation_pair_labels`): ``'inner'``, IRN's, only those
+            whose whole radius lies inside the map; ``'all'``, every pixel
+            (pairs whose partner lies outside are dropped either way).
+            Defaults to 'inner'.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item; it must contain ``loss`` to
             be summed into the total loss. Defaults to 'loss_aff'.
@@ -85,13 +89,18 @@ class AffinityLoss(nn.Module):
                  radius: int = 10,
                  eps: float = 1e-5,
                  ignore_index: int = 255,
+                 pair_sources: str = 'inner',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_aff') -> None:
         super().__init__()
-        pair_offsets(radius)  # a bad radius fails here, not in training
+        # a bad radius or rule fails here, not in training
+        relation_pair_labels(
+            torch.zeros((1, 1, 1), dtype=torch.long), radius, ignore_index,
+            pair_sources)
         self.radius = radius
         self.eps = eps
         self.ignore_index = ignore_index
+        self.pair_sources = pair_sources
         self.loss_weight = loss_weight
         self._loss_name = loss_name
 
@@ -112,13 +121,15 @@ class AffinityLoss(nn.Module):
                 f'AffinityLoss: labels {tuple(labels.shape)} do not match '
                 f'the boundary map {tuple(boundary.shape)}')
         affinities = affinity_from_boundary(boundary, self.radius)
-        pairs = relation_pair_labels(labels, self.radius, self.ignore_index)
+        pairs = relation_pair_labels(labels, self.radius, self.ignore_index,
+                                     self.pair_sources)
         return self.loss_weight * affinity_loss(
             affinities, *pairs, eps=self.eps)
 
     def extra_repr(self) -> str:
         """Extra repr."""
-        return f'radius={self.radius}, loss_weight={self.loss_weight}'
+        return (f'radius={self.radius}, pair_sources={self.pair_sources!r}, '
+                f'loss_weight={self.loss_weight}')
 
     @property
     def loss_name(self) -> str:

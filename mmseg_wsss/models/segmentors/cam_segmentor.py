@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub, print_log
+from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
@@ -14,7 +15,7 @@ from torch import Tensor
 
 from ..heads.cam_head import stack_img_labels
 from ..utils import (cams_to_seg_logits, check_scales, denormalize_images,
-                     multiscale_cams, normalize_cams)
+                     normalize_cams, scale_cams, strided_size, sum_resized)
 
 DEFAULT_TEST_CFG = dict(
     scales=(1.0, 0.5, 1.5, 2.0),
@@ -23,7 +24,8 @@ DEFAULT_TEST_CFG = dict(
     labels='auto',
     cls_thr=0.5,
     crf=None,
-    max_side=None)
+    max_side=None,
+    strided_cams=False)
 
 #: State-dict prefixes of the parts a segmentor may add to its CAM network,
 #: by part: :class:`DualCAMSegmentor`'s SupportNet, RCM memory and MAM, and
@@ -154,7 +156,10 @@ class CAMSegmentor(BaseSegmentor):
     (-> dense CRF) -> ``postprocess_result()``. ``seg_logits`` holds the
     background score in channel 0 and the normalised CAMs in channels
     1..C, so ``pred_sem_seg`` is their argmax and mmseg's ``IoUMetric`` on a
-    split with masks reports the CAM mIoU.
+    split with masks reports the CAM mIoU. With ``test_cfg.strided_cams``
+    each sample also gets ``strided_cams``: the same scales summed at
+    stride 4 of the image (:func:`strided_size`) and normalised per class
+    there, IRN's random-walk input (its ``make_cam.py`` ``cam``).
 
     Args:
         backbone (dict): Backbone config (any mmseg or mmpretrain backbone).
@@ -172,8 +177,10 @@ class CAMSegmentor(BaseSegmentor):
             :class:`DenseCRF` parameters, or None), ``max_side`` (int or
             None: a batch whose longer side exceeds it runs the network on
             a copy downscaled to it, and its CAMs are upsampled, which
-            bounds inference memory on huge images). Missing keys take the
-            values of ``DEFAULT_TEST_CFG``; unknown keys are an error.
+            bounds inference memory on huge images), ``strided_cams``
+            (bool: also the normalised CAMs at stride 4, see above; the
+            export turns it on). Missing keys take the values of
+            ``DEFAULT_TEST_CFG``; unknown keys are an error.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
             Defaults to None.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -226,6 +233,9 @@ class CAMSegmentor(BaseSegmentor):
                                              and cfg.max_side > 0):
             raise ValueError('test_cfg.max_side must be a positive int or '
                              f'None, got {cfg.max_side!r}')
+        if not isinstance(cfg.strided_cams, bool):
+            raise ValueError('test_cfg.strided_cams must be a bool, got '
+                             f'{cfg.strided_cams!r}')
 
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Backbone (+ neck) features of images (N, 3, H, W)."""
@@ -289,16 +299,19 @@ class CAMSegmentor(BaseSegmentor):
                      inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
         """Normalised multi-scale (+ flip) CAMs (N, C, H, W) of a batch."""
-        size = inputs.shape[-2:]
+        maps, labels = self._scale_cams(inputs, data_samples)
+        return normalize_cams(sum_resized(maps, inputs.shape[-2:]), labels)
+
+    def _scale_cams(
+            self, inputs: Tensor,
+            data_samples: OptSampleList) -> Tuple[List[Tensor], Tensor]:
+        """ReLU'd CAMs of each test scale (flips added) at the network's
+        resolution, and the labels (N, C) that mask them."""
         inputs = self._limit_size(inputs)
         labels = self._predict_labels(inputs, data_samples)
-        cams = multiscale_cams(
-            self.inference_cams,
-            inputs,
-            self.test_cfg.scales,
-            self.test_cfg.flip,
-            out_size=size)
-        return normalize_cams(cams, labels)
+        maps = scale_cams(self.inference_cams, inputs, self.test_cfg.scales,
+                          self.test_cfg.flip)
+        return maps, labels
 
     def _limit_size(self, inputs: Tensor) -> Tensor:
         """Images (N, 3, H, W) downscaled to fit ``test_cfg.max_side``."""
@@ -327,12 +340,40 @@ class CAMSegmentor(BaseSegmentor):
     def predict(self,
                 inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
-        """CAM segmentation of a batch; see the class docstring."""
-        norm_cams = self.predict_cams(inputs, data_samples)
+        """CAM segmentation of a batch; see the class docstring.
+
+        Raises:
+            ValueError: ``test_cfg.strided_cams`` on a batch padded beyond
+                its images (their stride-4 grid would not be the batch's).
+        """
+        maps, labels = self._scale_cams(inputs, data_samples)
+        norm_cams = normalize_cams(
+            sum_resized(maps, inputs.shape[-2:]), labels)
         seg_logits = cams_to_seg_logits(norm_cams, self.test_cfg.bg_thr)
         if self.test_cfg.crf is not None:
             seg_logits = self._refine_with_crf(inputs, norm_cams)
-        return self.postprocess_result(seg_logits, data_samples)
+        results = self.postprocess_result(seg_logits, data_samples)
+        if self.test_cfg.strided_cams:
+            self._add_strided_cams(results, maps, labels, inputs.shape[-2:])
+        return results
+
+    @staticmethod
+    def _add_strided_cams(results: SampleList, maps: List[Tensor],
+                          labels: Tensor, input_size: tuple) -> None:
+        """Give each result ``strided_cams``: the scales' CAMs summed at
+        stride 4 of the image and normalised there (C, h, w)."""
+        for sample in results:
+            shape = tuple(sample.metainfo.get('img_shape', input_size)[:2])
+            if shape != tuple(input_size):
+                raise ValueError(
+                    'test_cfg.strided_cams needs unpadded test batches '
+                    '(batch size 1, no data_preprocessor.test_cfg padding): '
+                    f'image {sample.metainfo.get("img_path", "?")} is '
+                    f'{shape} in a batch of {tuple(input_size)}')
+        strided = normalize_cams(
+            sum_resized(maps, strided_size(input_size)), labels)
+        for sample, cams in zip(results, strided):
+            sample.strided_cams = PixelData(data=cams)
 
     def _refine_with_crf(self, inputs: Tensor, norm_cams: Tensor) -> Tensor:
         """Dense-CRF probabilities (N, C + 1, H, W) from normalised CAMs."""

@@ -13,12 +13,18 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..utils import (affinity_from_boundary, denormalize_images, pair_offsets,
-                     random_walk)
+                     random_walk, strided_size)
 from .cam_segmentor import check_finite_losses, check_known_keys
 
 # IRN's semantic-segmentation inference settings.
 DEFAULT_TEST_CFG = dict(
-    radius=5, beta=10, exp_times=8, bg_thr=0.25, flip=True, crf=None)
+    radius=5,
+    beta=10,
+    exp_times=8,
+    bg_thr=0.25,
+    flip=True,
+    crf=None,
+    pad_size=None)
 
 
 @MODELS.register_module()
@@ -33,11 +39,19 @@ class IRNSegmentor(BaseSegmentor):
     in eval mode) -> ``boundary_head.loss()``: the affinity loss of the
     boundary map (stride 4) against the relation labels in ``gt_sem_seg``.
 
-    ``predict()``, per image: boundary map ``B`` (sigmoid of the logits,
-    averaged with those of the mirrored image when ``test_cfg.flip``) ->
-    the sample's ``cams`` (K, H, W) of its ``cam_classes`` (from
-    :class:`LoadCAMFromFile` and :class:`PackCAMInputs`) resized to the
-    boundary map -> ``cams * (1 - B)`` (no seed on a boundary) ->
+    ``predict()``, per image: boundary map ``B`` at stride 4 (sigmoid of
+    the logits, averaged with those of the mirrored image when
+    ``test_cfg.flip``; with ``test_cfg.pad_size`` each pass sees the image
+    zero-padded at the bottom and right to that size, as IRN pads to
+    512 x 512 so that GroupNorm sees what it saw in training, and the
+    logits are cropped back to the image's stride-4 grid
+    :func:`strided_size`) -> the sample's ``strided_cams`` (K, h, w) of its
+    ``cam_classes`` (from :class:`LoadCAMFromFile` and
+    :class:`PackCAMInputs`): the CAMs that the export summed over scales at
+    stride 4 and normalised per class there, IRN's walk input as it is
+    (resampled and normalised again only where the relation network sees
+    the image at another size than the CAM network did) ->
+    ``cams * (1 - B)`` (no seed on a boundary) ->
     :func:`random_walk` with :func:`affinity_from_boundary` (``radius``),
     ``beta`` and ``exp_times`` -> upsampled 4x to the input and divided by
     its maximum over the image -> ``seg_logits``: ``bg_thr`` in channel 0,
@@ -69,8 +83,10 @@ class IRNSegmentor(BaseSegmentor):
         test_cfg (dict, optional): Refinement: ``radius`` (int >= 2, pairs
             of the walk), ``beta`` (> 0, affinity exponent), ``exp_times``
             (int >= 0, the walk takes ``2 ** exp_times`` steps), ``bg_thr``
-            (background score in [0, 1]), ``flip`` (bool) and ``crf``
-            (:class:`DenseCRF` parameters, or None). Missing keys
+            (background score in [0, 1]), ``flip`` (bool), ``crf``
+            (:class:`DenseCRF` parameters, or None) and ``pad_size``
+            (``(h, w)``: pad smaller test images to it for the network, or
+            None; a larger side stays as it is). Missing keys
             take the values of ``DEFAULT_TEST_CFG``; unknown keys are an
             error.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
@@ -124,6 +140,13 @@ class IRNSegmentor(BaseSegmentor):
         if cfg.crf is not None and not isinstance(cfg.crf, dict):
             raise ValueError('test_cfg.crf must be a dict of DenseCRF '
                              f'parameters or None, got {cfg.crf!r}')
+        pad = cfg.pad_size
+        if pad is not None and not (isinstance(
+                pad, (tuple, list)) and len(pad) == 2 and all(
+                    isinstance(v, int) and not isinstance(v, bool) and v > 0
+                    for v in pad)):
+            raise ValueError('test_cfg.pad_size must be (height, width) of '
+                             f'positive ints or None, got {pad!r}')
 
     def train(self, mode: bool = True) -> 'IRNSegmentor':
         """Set the training mode; a frozen backbone stays in eval mode."""
@@ -166,19 +189,45 @@ class IRNSegmentor(BaseSegmentor):
         return losses
 
     def predict_boundary(self, inputs: Tensor) -> Tensor:
-        """Boundary map (N, 1, h, w) in [0, 1] of images (N, 3, H, W)."""
-        logits = self.encode_decode(inputs, None)
+        """Boundary map in [0, 1] of images (N, 3, H, W) at stride 4:
+        (N, 1, (H - 1) // 4 + 1, (W - 1) // 4 + 1).
+
+        Raises:
+            ValueError: The head's logits are not at stride 4.
+        """
+        logits = self._boundary_logits(inputs)
         if self.test_cfg.flip:
-            mirrored = self.encode_decode(inputs.flip(-1), None).flip(-1)
+            mirrored = self._boundary_logits(inputs.flip(-1)).flip(-1)
             logits = (logits + mirrored) / 2
         return logits.sigmoid()
+
+    def _boundary_logits(self, inputs: Tensor) -> Tensor:
+        """Boundary logits at stride 4 of images (N, 3, H, W), the images
+        padded to ``test_cfg.pad_size`` for the network (with 0, the mean
+        colour after normalisation, as IRN) and the logits cropped back."""
+        height, width = inputs.shape[-2:]
+        pad = self.test_cfg.pad_size
+        if pad is not None:
+            inputs = F.pad(
+                inputs,
+                (0, max(pad[1] - width, 0), 0, max(pad[0] - height, 0)))
+        logits = self.encode_decode(inputs, None)
+        expected = strided_size(inputs.shape[-2:])
+        if tuple(logits.shape[-2:]) != expected:
+            raise ValueError(
+                'IRNSegmentor refines at stride 4: images '
+                f'{tuple(inputs.shape[-2:])} need boundary maps {expected}, '
+                f'the head gave {tuple(logits.shape[-2:])}; use backbone '
+                'levels whose first is at stride 4')
+        h, w = strided_size((height, width))
+        return logits[..., :h, :w]
 
     def refine_cams(self, cams: Tensor, boundary: Tensor) -> Tensor:
         """Random walk of one image's CAMs over its boundary map.
 
         Args:
             cams (Tensor): Normalised CAMs (K, h, w) at the boundary map's
-                size.
+                size (stride 4).
             boundary (Tensor): Boundary map (1, h, w).
 
         Returns:
@@ -198,20 +247,14 @@ class IRNSegmentor(BaseSegmentor):
             ValueError: No data samples, a sample's ``cam_classes`` lie
                 outside 1..num_classes, or the boundary map is not at
                 stride 4.
-            KeyError: A sample has no ``cams``; the message names its image.
+            KeyError: A sample has no ``strided_cams``; the message names
+                its image.
         """
         if data_samples is None:
             raise ValueError('IRNSegmentor.predict refines CAMs and needs '
                              'data samples with cams (LoadCAMFromFile)')
         boundary = self.predict_boundary(inputs)
         height, width = inputs.shape[-2:]
-        expected = (math.ceil(height / 4), math.ceil(width / 4))
-        if tuple(boundary.shape[-2:]) != expected:
-            raise ValueError(
-                f'IRNSegmentor refines at stride 4: images {height}x{width} '
-                f'need boundary maps {expected[0]}x{expected[1]}, the head '
-                f'gave {tuple(boundary.shape[-2:])}; use backbone levels '
-                'whose first is at stride 4')
         logits = torch.stack([
             self._refined_scores(sample, sample_boundary, (height, width))
             for sample, sample_boundary in zip(data_samples, boundary)
@@ -236,33 +279,40 @@ class IRNSegmentor(BaseSegmentor):
     def _refined_scores(self, sample, boundary: Tensor,
                         input_size: tuple) -> Tensor:
         """Scores (C + 1, H, W) of one sample at the (padded) input size
-        from its boundary map (1, h, w) at stride 4."""
+        from its boundary map (1, h, w) at stride 4 of that size."""
         height, width = input_size
         scores = boundary.new_zeros((self.num_classes + 1, height, width))
         scores[0] = self.test_cfg.bg_thr
         cams, classes = self._sample_cams(sample)
         if len(classes) == 0:
             return scores
-        # the CAMs cover the image, to which the batch may have been padded
+        # the image may fill only the top left of a padded batch; the walk
+        # stays on its own grid, outside of which counts as boundary
         h, w = sample.metainfo.get('img_shape', input_size)[:2]
-        cams_size = (math.ceil(h / 4), math.ceil(w / 4))
-        # antialiasing: a CAM pixel at stride 4 averages its 4 x 4 block
-        cams = F.interpolate(
-            cams[None].to(boundary),
-            size=cams_size,
-            mode='bilinear',
-            align_corners=False,
-            antialias=True)[0]
-        cams = F.pad(cams, (0, boundary.shape[-1] - cams_size[1], 0,
-                            boundary.shape[-2] - cams_size[0]))
+        grid = strided_size((h, w))
+        cams = self._walk_input(cams.to(boundary), grid)
         walked = F.interpolate(
-            self.refine_cams(cams, boundary)[None],
+            self.refine_cams(cams, boundary[:, :grid[0], :grid[1]])[None],
             scale_factor=4,
             mode='bilinear',
-            align_corners=False)[0, :, :height, :width]
-        peak = walked[:, :h, :w].amax().clamp_min(1e-5)
-        scores[classes] = walked / peak
+            align_corners=False)[0, :, :h, :w]
+        scores[classes, :h, :w] = walked / walked.amax().clamp_min(1e-5)
         return scores
+
+    @staticmethod
+    def _walk_input(cams: Tensor, grid: tuple) -> Tensor:
+        """Strided CAMs (K, h', w') on the walk's grid ``(h, w)``.
+
+        They are there already when the relation network sees the image at
+        the size the CAM network saw (every VOC config). Otherwise (the toy
+        configs refine at twice the size) they are resampled bilinearly and
+        normalised per class again, as IRN normalises at the walk's grid.
+        """
+        if tuple(cams.shape[-2:]) == tuple(grid):
+            return cams
+        cams = F.interpolate(
+            cams[None], size=grid, mode='bilinear', align_corners=False)[0]
+        return cams / (cams.flatten(1).amax(1)[:, None, None] + 1e-5)
 
     def _refine_with_crf(self, inputs: Tensor, scores: Tensor) -> Tensor:
         """Dense-CRF probabilities (N, C + 1, H, W) of refined scores."""
@@ -273,15 +323,22 @@ class IRNSegmentor(BaseSegmentor):
         return crf.refine_batch(images, scores[:, 1:])
 
     def _sample_cams(self, sample) -> tuple:
-        """The CAMs (K, H, W) and class indices (K,) of a data sample."""
-        if 'cams' not in sample or 'cam_classes' not in sample:
+        """The strided CAMs (K, h, w) and class indices (K,) of a data
+        sample."""
+        path = sample.metainfo.get('img_path', '?')
+        if 'cam_classes' not in sample:
             raise KeyError(
-                f'image {sample.metainfo.get("img_path", "?")} has no cams: '
-                'add LoadCAMFromFile and PackCAMInputs to the test pipeline')
-        cams, classes = sample.cams, sample.cam_classes.long()
+                f'image {path} has no cams: add LoadCAMFromFile and '
+                'PackCAMInputs to the test pipeline')
+        if 'strided_cams' not in sample:
+            raise KeyError(
+                f'image {path} has no strided_cams (the CAMs at stride 4 '
+                'that the walk takes): its CAM file lacks them; export the '
+                'CAMs again (tools/make_pseudo_labels.py --save-cams)')
+        cams, classes = sample.strided_cams, sample.cam_classes.long()
         if len(classes) and (classes.min() < 1
                              or classes.max() > self.num_classes):
             raise ValueError(
-                f'image {sample.metainfo.get("img_path", "?")}: cam_classes '
-                f'{classes.tolist()} must lie in 1..{self.num_classes}')
+                f'image {path}: cam_classes {classes.tolist()} must lie in '
+                f'1..{self.num_classes}')
         return cams, classes

@@ -3,7 +3,7 @@ from .affinity import (affinity_from_boundary, pair_offsets,
                        relation_pair_labels, segment_pixels)
 from .batch import batch_classes, denormalize_images, valid_pixels
 from .cam import (cams_to_seg_logits, multiscale_cams, normalize_cams,
-                  region_mask)
+                  region_mask, scale_cams, strided_size, sum_resized)
 from .class_features import class_specific_features
 from .folded_copy import FoldedCopy, conv_bn_pairs
 from .normalize import l2_normalize
@@ -13,8 +13,8 @@ from .scales import check_scales, rescale_images
 __all__ = [
     'pair_offsets', 'segment_pixels', 'affinity_from_boundary',
     'relation_pair_labels', 'transition_matrix', 'random_walk',
-    'normalize_cams', 'region_mask', 'multiscale_cams', 'cams_to_seg_logits',
-    'l2_normalize', 'check_scales', 'rescale_images', 'batch_classes',
-    'denormalize_images', 'valid_pixels', 'class_specific_features',
-    'FoldedCopy', 'conv_bn_pairs'
+    'normalize_cams', 'region_mask', 'multiscale_cams', 'scale_cams',
+    'sum_resized', 'strided_size', 'cams_to_seg_logits', 'l2_normalize',
+    'check_scales', 'rescale_images', 'batch_classes', 'denormalize_images',
+    'valid_pixels', 'class_specific_features', 'FoldedCopy', 'conv_bn_pairs'
 ]

@@ -4,7 +4,7 @@
 Pure functions, tensors in and tensors out. ``C`` counts foreground classes
 only; background is implied and gets index 0 in every mask.
 """
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -65,15 +65,89 @@ def region_mask(norm_cams: Tensor,
     return mask
 
 
+def strided_size(size: Sequence[int], stride: int = 4) -> Tuple[int, int]:
+    """Size of a map at ``stride`` of an image: ``((H - 1) // s + 1, (W - 1)
+    // s + 1)``, i.e. one cell per started block of ``s`` pixels.
+
+    It is IRN's (``get_strided_size``) and the size of a ResNet's output at
+    that stride (a 7 x 7 / 2 conv, then a 3 x 3 / 2 max-pool for stride 4).
+
+    Args:
+        size (Sequence[int]): Image size ``(H, W)``.
+        stride (int): Stride, ``>= 1``. Defaults to 4.
+
+    Returns:
+        tuple[int, int]: The map size.
+    """
+    if stride < 1:
+        raise ValueError(f'stride must be >= 1, got {stride}')
+    height, width = size[-2:]
+    return (height - 1) // stride + 1, (width - 1) // stride + 1
+
+
+def scale_cams(cam_fn: Callable[[Tensor], Tensor],
+               inputs: Tensor,
+               scales: Sequence[float] = (1.0, ),
+               flip: bool = False) -> List[Tensor]:
+    """ReLU'd CAMs of each scale at the network's resolution.
+
+    An image and its mirror run as one batch, so each scale costs one network
+    call; the mirror's CAMs are flipped back and added (IRN's order: before
+    any resize, which commutes with the flip).
+
+    Args:
+        cam_fn (Callable): Maps images (B, 3, h, w) to raw CAMs (B, C, h', w').
+        inputs (Tensor): Normalised images (N, 3, H, W).
+        scales (Sequence[float]): Resize factors. Defaults to (1.0, ).
+        flip (bool): Also run the horizontally flipped images.
+            Defaults to False.
+
+    Returns:
+        list[Tensor]: One map (N, C, h'_s, w'_s) per scale, unnormalised.
+    """
+    if not scales:
+        raise ValueError('multiscale_cams needs at least one scale')
+    n = inputs.shape[0]
+    maps = []
+    for scale in scales:
+        x = rescale_images(inputs, scale)
+        if flip:
+            x = torch.cat([x, x.flip(-1)])
+        cams = F.relu(cam_fn(x))
+        if flip:
+            cams = cams[:n] + cams[n:].flip(-1)
+        maps.append(cams)
+    return maps
+
+
+def sum_resized(maps: Sequence[Tensor], size: Sequence[int]) -> Tensor:
+    """Sum of maps after a bilinear resize (``align_corners=False``) of each
+    to ``size``, as IRN sums its scales.
+
+    Args:
+        maps (Sequence[Tensor]): Maps (N, C, h_s, w_s), e.g. of
+            :func:`scale_cams`.
+        size (Sequence[int]): Output size ``(H', W')``.
+
+    Returns:
+        Tensor: (N, C, H', W').
+    """
+    size = tuple(size)
+    total = None
+    for cams in maps:
+        cams = F.interpolate(
+            cams, size=size, mode='bilinear', align_corners=False)
+        total = cams if total is None else total + cams
+    return total
+
+
 def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
                     inputs: Tensor,
                     scales: Sequence[float] = (1.0, ),
                     flip: bool = False,
                     out_size: Optional[Tuple[int, int]] = None) -> Tensor:
-    """Sum of ReLU'd CAMs over scales and (optionally) horizontal flips.
-
-    An image and its mirror run as one batch, so each scale costs one network
-    call. The flipped CAMs are flipped back before summing.
+    """Sum of ReLU'd CAMs over scales and (optionally) horizontal flips:
+    :func:`scale_cams` then :func:`sum_resized`.
 
     Args:
         cam_fn (Callable): Maps images (B, 3, h, w) to raw CAMs (B, C, h', w').
@@ -87,24 +161,9 @@ def multiscale_cams(cam_fn: Callable[[Tensor], Tensor],
     Returns:
         Tensor: Summed, unnormalised CAMs (N, C, H', W').
     """
-    if not scales:
-        raise ValueError('multiscale_cams needs at least one scale')
-    n, _, h, w = inputs.shape
-    out_size = tuple(out_size or (h, w))
-    total = None
-    for scale in scales:
-        x = rescale_images(inputs, scale)
-        if flip:
-            x = torch.cat([x, x.flip(-1)])
-        cams = F.interpolate(
-            F.relu(cam_fn(x)),
-            size=out_size,
-            mode='bilinear',
-            align_corners=False)
-        if flip:
-            cams = cams[:n] + cams[n:].flip(-1)
-        total = cams if total is None else total + cams
-    return total
+    return sum_resized(
+        scale_cams(cam_fn, inputs, scales, flip), out_size
+        or inputs.shape[-2:])
 
 
 def cams_to_seg_logits(norm_cams: Tensor, bg_score: Union[float,

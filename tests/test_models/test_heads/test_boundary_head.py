@@ -63,7 +63,7 @@ def test_boundary_head_loss_on_labels_downscaled_at_block_centres():
     boundary = head(levels).sigmoid()
     expected = affinity_loss(
         affinity_from_boundary(boundary, 3),
-        *relation_pair_labels(coarse[None], 3))
+        *relation_pair_labels(coarse[None], 3, sources='inner'))
     assert torch.isclose(losses['loss_aff'], expected)
     losses['loss_aff'].backward()
     assert head.boundary_conv.weight.grad.abs().sum() > 0

@@ -92,10 +92,19 @@ def test_affinity_loss_module_weight_name_and_checks():
     assert loss_fn.loss_name == 'loss_aff'
     labels, _ = _crafted()
     boundary = torch.rand(1, 1, 2, 3, dtype=torch.float64)
+    # IRN's pairs by default: sources whose whole radius fits the map
+    expected = affinity_loss(
+        affinity_from_boundary(boundary, 2),
+        *relation_pair_labels(labels, 2, sources='inner'))
+    assert torch.isclose(loss_fn(boundary, labels), 0.5 * expected)
+    every_pixel = MODELS.build(
+        dict(type='AffinityLoss', radius=2, pair_sources='all'))
     expected = affinity_loss(
         affinity_from_boundary(boundary, 2), *relation_pair_labels(labels, 2))
-    assert torch.isclose(loss_fn(boundary, labels), 0.5 * expected)
+    assert torch.isclose(every_pixel(boundary, labels), expected)
     with pytest.raises(ValueError, match='do not match'):
         loss_fn(boundary, labels[:, :1])
     with pytest.raises(ValueError, match='radius'):
         MODELS.build(dict(type='AffinityLoss', radius=1))
+    with pytest.raises(ValueError, match='sources'):
+        MODELS.build(dict(type='AffinityLoss', pair_sources='edge'))

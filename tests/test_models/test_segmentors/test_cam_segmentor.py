@@ -87,3 +87,32 @@ def test_predict_labels_from_samples_or_the_classifier(labels):
                            torch.stack([s.img_labels for s in samples]))
     else:
         assert torch.equal(predicted, (scores.sigmoid() > 0.5).float())
+
+
+def test_predict_adds_the_strided_cams_irns_walk_takes():
+    from mmseg_wsss.models.utils import normalize_cams, scale_cams, sum_resized
+    torch.manual_seed(0)
+    cfg = dict(scales=(1.0, 0.5), flip=True, labels='gt')
+    model = _build(test_cfg=dict(cfg, strided_cams=True)).eval()
+    inputs, samples = _batch([[1, 0, 1]], size=30)
+    with torch.no_grad():
+        result = model.predict(inputs, samples)[0]
+        per_scale = scale_cams(model.inference_cams, inputs, (1.0, 0.5), True)
+    # the scales summed on the 8 x 8 grid of a 30 x 30 image, normalised
+    # per class there: each present class peaks at 1, absent ones are 0
+    expected = normalize_cams(
+        sum_resized(per_scale, (8, 8)), samples[0].img_labels[None])[0]
+    torch.testing.assert_close(result.strided_cams.data, expected)
+    peaks = result.strided_cams.data.flatten(1).amax(1)
+    torch.testing.assert_close(
+        peaks, torch.tensor([1., 0., 1.]), atol=1e-4, rtol=0)
+    # off by default; a padded batch has no stride-4 grid of its image
+    inputs, samples = _batch([[1, 0, 1]], size=30)
+    with torch.no_grad():
+        plain = _build(test_cfg=cfg).eval().predict(inputs, samples)[0]
+    assert 'strided_cams' not in plain
+    samples[0].set_metainfo(dict(img_shape=(28, 30)))
+    with pytest.raises(ValueError, match='unpadded test batches'):
+        model.predict(inputs, samples)
+    with pytest.raises(ValueError, match='strided_cams must be a bool'):
+        _build(test_cfg=dict(cfg, strided_cams='yes'))

@@ -46,14 +46,18 @@ def _model(**kwargs):
 
 
 def _sample(size=(32, 40), cams=None, classes=(2, )):
+    """A sample of an image of ``size`` with strided CAMs (K, h, w) of
+    ``classes`` at stride 4 (random ones unless given)."""
     h, w = size
     sample = SegDataSample()
     sample.set_metainfo(
         dict(img_path='x/img.jpg', img_shape=size, ori_shape=size))
     if cams is None:
-        cams = torch.rand(len(classes), h, w)
+        cams = torch.rand(len(classes), (h - 1) // 4 + 1, (w - 1) // 4 + 1)
     sample.set_data(
-        dict(cams=cams, cam_classes=torch.tensor(classes, dtype=torch.long)))
+        dict(
+            strided_cams=cams,
+            cam_classes=torch.tensor(classes, dtype=torch.long)))
     sample.gt_sem_seg = PixelData(
         data=torch.randint(0, 3, (1, h, w), dtype=torch.long))
     return sample
@@ -118,9 +122,9 @@ def _constant_boundary(model, logit):
 
 def _half_cam():
     """One class, scored 1 on the left half of a 32 x 40 image, 0.1 on the
-    right half."""
-    cams = torch.full((1, 32, 40), 0.1)
-    cams[..., :20] = 1.0
+    right half, at stride 4 (8 x 10)."""
+    cams = torch.full((1, 8, 10), 0.1)
+    cams[..., :5] = 1.0
     return cams
 
 
@@ -157,6 +161,10 @@ def test_predict_errors():
     sample.set_metainfo(dict(img_path='x/nocams.jpg'))
     with pytest.raises(KeyError, match='nocams.jpg has no cams'):
         model.predict(inputs, [sample])
+    # a CAM file exported without the stride-4 CAMs
+    sample.cam_classes = torch.tensor([2])
+    with pytest.raises(KeyError, match='no strided_cams.*export the CAMs'):
+        model.predict(inputs, [sample])
     with pytest.raises(ValueError, match='must lie in 1..5'):
         model.predict(inputs, [_sample(classes=(6, ))])
 
@@ -169,6 +177,8 @@ def test_predict_errors():
     (dict(flip=1), 'flip'),
     (dict(bg_thres=0.2), 'unknown keys'),
     (dict(crf=True), 'crf'),
+    (dict(pad_size=64), 'pad_size'),
+    (dict(pad_size=(64, 0)), 'pad_size'),
 ])
 def test_test_cfg_checks(test_cfg, message):
     with pytest.raises(ValueError, match=message):

@@ -157,6 +157,21 @@ def test_relation_pair_labels_by_hand():
     assert torch.equal(neg[0], expected_neg)
 
 
+def test_relation_pair_labels_inner_sources_by_hand():
+    # IRN's rule at radius 2 (m = 1) on the 2 x 3 map above: sources only
+    # in rows [0, 1) and columns [1, 2), i.e. pixel (0, 1)
+    labels = torch.tensor([[[0, 0, 1], [255, 1, 1]]])
+    every = relation_pair_labels(labels, radius=2)
+    inner = relation_pair_labels(labels, radius=2, sources='inner')
+    source = torch.zeros(1, 4, 2, 3, dtype=torch.bool)
+    source[:, :, 0, 1] = True
+    for all_mask, inner_mask in zip(every, inner):
+        assert torch.equal(inner_mask, all_mask & source)
+    assert inner[2][0, :, 0, 1].tolist() == [True, False, True, True]
+    with pytest.raises(ValueError, match="'all' or 'inner'"):
+        relation_pair_labels(labels, radius=2, sources='centre')
+
+
 def test_relation_pair_labels_different_classes_are_negative():
     labels = torch.tensor([[[1, 2]]])
     bg_pos, fg_pos, neg = relation_pair_labels(labels, radius=2)
