@@ -18,8 +18,9 @@ Every process-wide effect of ``import mmseg_wsss``, and where it comes from:
   mmseg's, so that other projects' configs can inherit ours as
   ``_base_ = 'mmseg_wsss::toy/...'``.
 - Stack adapters (:mod:`mmseg_wsss.compat`), each only where its defect is
-  present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv's
-  ``adjust_hue`` (numpy 2).
+  present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv-lite's
+  ``MultiScaleDeformableAttention`` import warning silenced at its one
+  import, mmcv's ``adjust_hue`` (numpy 2).
 
 Not an import effect: starting gloo DDP on a machine without CUDA. The tools
 and :func:`mmseg_wsss.apis.make_pseudo_labels` call
@@ -29,7 +30,8 @@ import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
-from .compat import patch_mmcv_adjust_hue, patch_mmcv_ops
+from .compat import (import_mmcv_transformer_quietly, patch_mmcv_adjust_hue,
+                     patch_mmcv_ops)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -45,6 +47,9 @@ assert digit_version(MMENGINE_MIN) <= digit_version(mmengine.__version__) < \
         f'install mmengine>={MMENGINE_MIN}, <{MMENGINE_MAX}.')
 
 patch_mmcv_ops()
+# mmcv-lite's MultiScaleDeformableAttention warning, before mmseg imports
+# mmcv.cnn.bricks.transformer and prints it on every command
+import_mmcv_transformer_quietly()
 patch_mmcv_adjust_hue()
 
 from . import registry  # noqa: E402,F401,I001

@@ -14,6 +14,14 @@ fails. When (and only when) ``mmcv._ext`` is absent, :func:`patch_mmcv_ops`
 registers a stand-in ``mmcv.ops`` that serves mmcv's own pure-PyTorch
 ``point_sample`` and turns every compiled op into a clear error at call time.
 
+mmcv-lite's import warning (delete with mmcv-lite, or when mmcv stops
+warning at import): ``mmcv/cnn/bricks/transformer.py`` warns "Fail to import
+``MultiScaleDeformableAttention``" when it is imported without the compiled
+ops, i.e. by every mmseg import and so by every command, ``--help``
+included, though nothing of mmseg-wsss uses that op (a config that does
+gets the stand-in's clear error). :func:`import_mmcv_transformer_quietly`
+imports that module once with exactly this warning filtered.
+
 numpy 2 (delete with mmcv > 2.1.0, whose ``adjust_hue`` no longer casts a
 negative number to ``np.uint8``): mmcv 2.1.0's ``adjust_hue`` computes
 ``np.uint8(hue_factor * 255)``, which numpy 2 rejects for negative factors,
@@ -25,6 +33,7 @@ import importlib.util
 import os.path as osp
 import sys
 import types
+import warnings
 from typing import Optional
 
 import cv2
@@ -98,6 +107,28 @@ def patch_mmcv_ops() -> bool:
     sys.modules['mmcv.ops.point_sample'] = point_sample_mod
     sys.modules['mmcv.ops'] = ops
     mmcv.ops = ops
+    return True
+
+
+def import_mmcv_transformer_quietly() -> bool:
+    """Import ``mmcv.cnn.bricks.transformer`` without its mmcv-lite
+    warning about ``MultiScaleDeformableAttention`` (a compiled op that
+    mmcv-lite lacks), before mmseg imports it.
+
+    Only that warning, only during this import; with full mmcv there is
+    none to filter.
+
+    Returns:
+        bool: Whether the warning was filtered (mmcv-lite).
+    """
+    if has_compiled_mmcv_ops():
+        return False
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            'ignore',
+            message='Fail to import ``MultiScaleDeformableAttention``',
+            category=UserWarning)
+        import mmcv.cnn.bricks.transformer  # noqa: F401
     return True
 
 

@@ -1,8 +1,11 @@
 # Second stage: mmseg's own DeepLabV3+ R101 recipe, trained on the pseudo
-# masks of VOC train_aug (tools/make_pseudo_labels.py) and evaluated on val
-# with mmseg's IoUMetric. Point it at the pseudo labels with one value:
-#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
+# masks of VOC train_aug (tools/make_pseudo_labels.py or
+# tools/make_refined_labels.py) and evaluated on val with mmseg's IoUMetric.
+# Point it at the pseudo labels with tools/train.py --pseudo-labels DIR;
+# the default is a folder of the directory the config is loaded from.
 _base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py'  # noqa: E501
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
 custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/VOC2012'
@@ -20,12 +23,14 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(
             img_path='JPEGImages',
-            seg_map_path='../../../work_dirs/pseudo_labels'),
+            seg_map_path=osp.abspath('work_dirs/pseudo_labels')),
         ann_file='ImageSets/Segmentation/train_aug.txt',
         pipeline={{_base_.train_pipeline}}))
 # mmseg-wsss' CheckpointHook: a crash while saving leaves the previous
-# checkpoint and `last_checkpoint` loadable.
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# checkpoint and `last_checkpoint` loadable; of the schedule's ten
+# checkpoints (every 4,000 iterations) the last two are kept.
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook', max_keep_ckpts=2))
 # tools/test.py --tta uses mmseg's `tta_pipeline` of the VOC base (scales
 # 0.5-1.75 + flip) and `tta_model` of its default runtime (SegTTAModel),
 # both inherited unchanged.

@@ -2,6 +2,8 @@
 # CPU-sized ResNet-18 (1/4 width, BN instead of SyncBN, no pretraining),
 # trained on toy pseudo masks and evaluated on toy val.
 _base_ = '../deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-pseudo-512x512.py'  # noqa: E501
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
 data_root = 'data/toy_voc'
 crop_size = (96, 96)
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -39,7 +41,10 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         data_root=data_root,
-        data_prefix=dict(seg_map_path='pseudo_labels'),
+        # --pseudo-labels DIR of tools/train.py; a folder of the current
+        # directory by default, never of data_root
+        data_prefix=dict(
+            seg_map_path=osp.abspath('work_dirs/toy_pseudo_labels')),
         pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0,

@@ -11,6 +11,7 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 
 from mmseg_wsss.utils.config_paths import (set_cfg_cam_dir, set_data_root,
+                                           set_pseudo_label_dir,
                                            set_relation_dir)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -52,13 +53,17 @@ def add_config_args(parser: argparse.ArgumentParser,
 
 
 def add_data_args(parser: argparse.ArgumentParser,
-                  irn_inputs: bool = False) -> argparse.ArgumentParser:
+                  irn_inputs: bool = False,
+                  pseudo_labels: bool = False) -> argparse.ArgumentParser:
     """Add ``--data-root`` and, with ``irn_inputs``, ``--cam-dir`` and
-    ``--relation-dir`` (applied by :func:`load_config`).
+    ``--relation-dir``, with ``pseudo_labels`` ``--pseudo-labels``
+    (applied by :func:`load_config`).
 
     Args:
         parser (ArgumentParser): The tool's parser.
         irn_inputs (bool): Also add the IRN configs' input folders.
+            Defaults to False.
+        pseudo_labels (bool): Also add the second stage's training masks.
             Defaults to False.
 
     Returns:
@@ -82,6 +87,12 @@ def add_data_args(parser: argparse.ArgumentParser,
             metavar='DIR',
             help='IRN configs: the folder of relation labels to train on '
             '(make_pseudo_labels.py --relation-labels DIR)')
+    if pseudo_labels:
+        parser.add_argument(
+            '--pseudo-labels',
+            metavar='DIR',
+            help='second-stage configs: the folder of pseudo labels to train '
+            'on (--out of make_pseudo_labels.py or make_refined_labels.py)')
     return parser
 
 
@@ -108,8 +119,9 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def apply_data_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply ``--data-root``, ``--cam-dir`` and ``--relation-dir`` (those
-    the tool has and the user gave) to ``cfg``, in place. Folders are made
+    """Apply ``--data-root``, ``--cam-dir``, ``--relation-dir`` and
+    ``--pseudo-labels`` (those the tool has and the user gave) to ``cfg``,
+    in place. Folders are made
     absolute against the current directory, so that a dataset never joins
     them to its data root."""
     data_root = getattr(args, 'data_root', None)
@@ -122,6 +134,8 @@ def apply_data_args(cfg: Config, args: argparse.Namespace) -> Config:
         set_cfg_cam_dir(cfg, osp.abspath(args.cam_dir))
     if getattr(args, 'relation_dir', None):
         set_relation_dir(cfg, osp.abspath(args.relation_dir))
+    if getattr(args, 'pseudo_labels', None):
+        set_pseudo_label_dir(cfg, osp.abspath(args.pseudo_labels))
     return cfg
 
 

@@ -26,7 +26,8 @@ from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import init_model
 from .pictures import cam_grid, prediction_grid
-from .pretrained import check_pretrained_files
+from .pretrained import (check_pretrained_files,
+                         skip_pretrained_under_checkpoint)
 from .pseudo_labels import make_pseudo_labels
 from .refined_labels import make_refined_labels
 
@@ -225,6 +226,9 @@ class WSSSPipeline:
         # unique names: several runners live in this process
         cfg.experiment_name = f'{name}_{time.strftime("%Y%m%d_%H%M%S")}'
         cfg.merge_from_dict(kwargs)
+        # a stage started from (or resuming) a checkpoint reads no ImageNet
+        # weights
+        skip_pretrained_under_checkpoint(cfg)
         return Runner.from_cfg(cfg)
 
     # --------------------------------------------------------------- steps

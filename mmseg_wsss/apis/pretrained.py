@@ -8,9 +8,10 @@ offline override) that names no file would otherwise fail deep inside
 :func:`check_pretrained_files` says both before the Runner starts.
 """
 import os.path as osp
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import torch
+from mmengine.logging import print_log
 from mmengine.runner.checkpoint import get_external_models
 
 DOC = 'docs/get_started.md ("Pretrained weights")'
@@ -103,3 +104,54 @@ def check_pretrained_files(cfg) -> None:
     for key, path in pretrained_checkpoints(cfg.get('model', {})):
         if '://' not in path and not osp.isfile(osp.expanduser(path)):
             raise FileNotFoundError(missing_pretrained_message(key, path))
+
+
+def skip_pretrained_under_checkpoint(cfg) -> List[str]:
+    """Drop the pretrained initialisations a checkpoint will overwrite.
+
+    mmengine's runner runs ``model.init_weights()`` (which reads, or
+    downloads, every ``Pretrained`` ``init_cfg``) before it loads
+    ``load_from`` or resumes, so a stage 1b started from its stage-1a
+    checkpoint would need ImageNet weights it then throws away (a download
+    for R50, a file for R38). With ``load_from`` set, or ``resume`` with a
+    checkpoint in ``work_dir`` to resume from, they are set to None, in
+    place, and the keys logged.
+
+    Args:
+        cfg (Config): A training config (``work_dir`` resolved).
+
+    Returns:
+        list[str]: The config keys dropped, e.g.
+        ``['model.backbone.init_cfg']``.
+    """
+    resumes = cfg.get('resume') and cfg.get('work_dir') and osp.exists(
+        osp.join(cfg.work_dir, 'last_checkpoint'))
+    if not (cfg.get('load_from') or resumes):
+        return []
+    dropped = []
+
+    def drop(node, key):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == 'init_cfg' and next(
+                        pretrained_checkpoints(value), None) is not None:
+                    node[name] = None
+                    dropped.append(f'{key}.{name}')
+                elif name == 'pretrained' and isinstance(value, str):
+                    node[name] = None
+                    dropped.append(f'{key}.{name}')
+                else:
+                    drop(value, f'{key}.{name}')
+        elif isinstance(node, (list, tuple)):
+            for index, value in enumerate(node):
+                drop(value, f'{key}.{index}')
+
+    drop(cfg.get('model', {}), 'model')
+    if dropped:
+        source = cfg.load_from if cfg.get('load_from') else (
+            f'the last checkpoint of {cfg.work_dir}')
+        print_log(
+            f'{source} holds the weights: the pretrained initialisation of '
+            f'{", ".join(dropped)} is skipped (not read, not downloaded)',
+            logger='current')
+    return dropped

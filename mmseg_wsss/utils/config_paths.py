@@ -1,7 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""Point a whole config at its inputs: the data root, the exported CAMs and
-the relation labels (the tools' ``--data-root``, ``--cam-dir`` and
-``--relation-dir``).
+"""Point a whole config at its inputs: the data root, the exported CAMs, the
+relation labels and the pseudo labels (the tools' ``--data-root``,
+``--cam-dir``, ``--relation-dir`` and ``--pseudo-labels``).
 
 A config names these in several places (every dataloader's dataset, the
 pipelines that read CAMs, IRN's ``infer_pipeline``); these functions set
@@ -138,6 +138,25 @@ def set_relation_dir(cfg, relation_dir: str) -> None:
             'IRN configs')
     dataset_cfg(cfg.train_dataloader).setdefault(
         'data_prefix', {})['seg_map_path'] = relation_dir
+
+
+def set_pseudo_label_dir(cfg, label_dir: str) -> None:
+    """Train on the pseudo labels in ``label_dir`` (a second-stage config's
+    ``train_dataloader.dataset.data_prefix.seg_map_path``), in place.
+
+    Raises:
+        KeyError: The config has no training set, or is an IRN config
+            (whose training masks are relation labels).
+    """
+    if 'relation_cfg' in cfg:
+        raise KeyError(
+            f'--pseudo-labels {label_dir}: {cfg.filename} is an IRN config, '
+            'which trains on relation labels: use --relation-dir')
+    if not cfg.get('train_dataloader'):
+        raise KeyError(f'--pseudo-labels {label_dir}: {cfg.filename} has no '
+                       'train_dataloader to train on them')
+    dataset_cfg(cfg.train_dataloader).setdefault(
+        'data_prefix', {})['seg_map_path'] = label_dir
 
 
 def split_file(dataset: dict, split: str) -> str:

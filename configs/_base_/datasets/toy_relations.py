@@ -6,6 +6,8 @@
 # crops of 192 x 192 from images rescaled to 128-384 px (IRN's 0.5-1.5 of
 # 256 px), refined at 2x.
 _base_ = './voc12_relations.py'
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
 crop_size = (192, 192)
 train_pipeline = [
     dict(step, scale=(256, 256)) if step.type == 'RandomResize' else
@@ -13,8 +15,8 @@ train_pipeline = [
     for step in _base_.train_pipeline
 ]
 data_root = 'data/toy_voc'
-relation_label_dir = '../../work_dirs/toy_relation_labels'  # under data_root
-cam_dir = 'work_dirs/toy_pseudo_labels/cams'
+relation_label_dir = osp.abspath('work_dirs/toy_relation_labels')
+cam_dir = osp.abspath('work_dirs/toy_cams/cams')
 twice = dict(type='Resize', scale_factor=2.0, keep_ratio=True)
 # Resize before LoadAnnotations: the masks stay at the image's size
 test_pipeline = [

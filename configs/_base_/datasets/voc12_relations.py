@@ -1,16 +1,18 @@
 # PASCAL VOC 2012 for IRN's relation network: relation labels of train_aug
 # to train on, the exported CAMs of train to refine (with masks for mIoU).
-# Both inputs are written by earlier steps; their folders:
-#   relation labels, one PNG per train_aug image (0 background, 1..20
-#   classes, 255 unknown), relative to data_root or absolute:
-#     train_dataloader.dataset.data_prefix.seg_map_path=DIR
-#   CAMs, {image name}.npz of make_pseudo_labels(cam_dir=...), relative to
-#   the working directory or absolute: the cam_dir of LoadCAMFromFile in
-#     val_dataloader.dataset.pipeline, test_dataloader.dataset.pipeline
-#     and infer_pipeline (tools/run_pipeline.py sets all three)
+# Both inputs are written by earlier steps; the tools point at them with
+#   --relation-dir DIR  relation labels, one PNG per train_aug image (0
+#                       background, 1..20 classes, 255 unknown): the
+#                       training masks (data_prefix.seg_map_path)
+#   --cam-dir DIR       CAMs, {image name}.npz of make_pseudo_labels.py
+#                       --save-cams (OUT/cams): every LoadCAMFromFile
+# Their defaults below are folders of the directory the config is loaded
+# from (never of data_root, which may be a link to a shared disk).
 _base_ = './voc12_wsss.py'
-relation_label_dir = '../../../work_dirs/relation_labels'  # under data_root
-cam_dir = 'work_dirs/pseudo_labels/cams'
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
+relation_label_dir = osp.abspath('work_dirs/relation_labels')
+cam_dir = osp.abspath('work_dirs/cams/cams')
 crop_size = (512, 512)
 # IRN rescales each image by 0.5-1.5 (VOC images are about 500 px long),
 # flips, and crops 512 x 512; relation labels are the segmentation maps.
@@ -45,5 +47,8 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # relation labels: IRN's thresholds (PseudoLabelWriter kind 'relation')
 relation_cfg = dict(conf_fg_thr=0.30, conf_bg_thr=0.05)
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# refined masks scored as the CAMs and as the pipeline scores them: over
+# the background-threshold sweep (best_bg_thr, its mIoU, and mIoU@t of every
+# t, the model's test_cfg.bg_thr among them)
+val_evaluator = dict(type='CAMIoUMetric')
 test_evaluator = val_evaluator
