@@ -5,7 +5,10 @@
 #   --cfg-options load_from=work_dirs/rcm_mam_r50_voc/iter_52920.pth
 # tools/run_pipeline.py trains `baseline_config` as stage 1a: for the whole
 # chain (CAM -> RCM + MAM -> ReCAM) run the method's pipeline first and pass
-# its checkpoint as above.
+# its checkpoint as above. Departures from the official ReCAM settings:
+# those of recam_r50_voc.py (feature layer, backbone and stem, BN,
+# augmentation, steps at batch 8, optimizer), and stage 1 is the RCM + MAM
+# network instead of a CAM network trained alone.
 _base_ = './recam_r50_voc.py'
 baseline_config = '../wsss/rcm_mam_r50_voc.py'
 # the recipe's global batch, GPUs x images per GPU (docs/user_guides/

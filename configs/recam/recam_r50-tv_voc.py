@@ -12,7 +12,7 @@
 #
 # Staged as the official code: stage 1a trains `baseline_config`; this
 # config loads its checkpoint and adds the predictor:
-#   --cfg-options load_from=work_dirs/cam_r50-tv_voc/iter_3305.pth
+#   --cfg-options load_from=work_dirs/cam-nodetach_r50-tv_voc/iter_3305.pth
 # (tools/run_pipeline.py runs both stages and passes it).
 #
 # ReCAM's refinement settings where its scripts differ from IRN's, for the
@@ -32,5 +32,5 @@ _base_ = [
 ]
 # ReCAM's network trains layers 1-4 (only the stem frozen), as its stage 1a
 model = dict(_base_.recam, backbone=dict(frozen_stages=0))
-baseline_config = './cam_r50-tv_voc.py'
+baseline_config = './cam-nodetach_r50-tv_voc.py'
 auto_scale_lr = dict(enable=False, base_batch_size=16)

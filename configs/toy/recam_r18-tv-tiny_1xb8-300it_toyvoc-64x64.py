@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/schedules/schedule_recam_irn_4e_voc.py'
 ]
 model = dict(_base_.recam, backbone=dict(frozen_stages=0))
-baseline_config = './recam-cam_r18-tv-tiny_1xb8-300it_toyvoc-64x64.py'
+baseline_config = './cam-nodetach_r18-tv-tiny_1xb8-300it_toyvoc-64x64.py'
 max_iters = 300
 param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

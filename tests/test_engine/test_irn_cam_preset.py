@@ -24,7 +24,6 @@ import mmseg_wsss  # noqa: F401
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 IRN_CAM = osp.join(CONFIGS, 'irn', 'cam_r50-tv_voc.py')
-RECAM_CAM = osp.join(CONFIGS, 'recam', 'cam_r50-tv_voc.py')
 RECAM = osp.join(CONFIGS, 'recam', 'recam_r50-tv_voc.py')
 TOY = osp.join(CONFIGS, 'toy', '{}_r18-tv-tiny_1xb8-300it_toyvoc-64x64.py')
 FROZEN_BY_IRN = ('backbone.conv1.', 'backbone.bn1.', 'backbone.layer1.',
@@ -157,7 +156,7 @@ class _Snapshot(Hook):
 
 def _toy_cfg(name, data_root, work_dir, iters=2, **options):
     """The toy config ``name``, ``iters`` iterations of batch 4 on
-    ``data_root``, tested on 4 images at scales 1.0 and 0.5 + flip."""
+    ``data_root``, tested on 2 images at scales 1.0 and 0.5 + flip."""
     cfg = Config.fromfile(TOY.format(name))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
@@ -166,7 +165,7 @@ def _toy_cfg(name, data_root, work_dir, iters=2, **options):
     cfg.param_scheduler[0].end = iters
     cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = 1
-    cfg.test_dataloader.dataset.indices = 4
+    cfg.test_dataloader.dataset.indices = 2
     cfg.model.test_cfg.scales = (1.0, 0.5)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.work_dir = str(work_dir)
@@ -174,9 +173,11 @@ def _toy_cfg(name, data_root, work_dir, iters=2, **options):
     return cfg
 
 
-def test_toy_irn_cam_trains_its_unfrozen_part_only_and_tests(
-        toy_voc, tmp_path):
-    runner = Runner.from_cfg(_toy_cfg('irn-cam', toy_voc, tmp_path))
+def test_toy_irn_cam_and_recam_train_and_test(toy_voc, tmp_path):
+    """The toy IRN CAM network trains its unfrozen part only and tests; the
+    toy ReCAM fine-tunes its checkpoint (the toy stage-1a networks share
+    their keys) and logs the predictor's accuracy."""
+    runner = Runner.from_cfg(_toy_cfg('cam', toy_voc, tmp_path / 'cam'))
     snapshot = _Snapshot()
     runner.register_hook(snapshot)
     runner.train()
@@ -193,10 +194,6 @@ def test_toy_irn_cam_trains_its_unfrozen_part_only_and_tests(
     metrics = runner.test()
     assert 0 <= metrics['mIoU'] <= 100
 
-
-def test_toy_recam_fine_tunes_its_stage_1a_and_logs_its_accuracy(
-        toy_voc, tmp_path):
-    Runner.from_cfg(_toy_cfg('recam-cam', toy_voc, tmp_path / 'cam')).train()
     runner = Runner.from_cfg(
         _toy_cfg(
             'recam',
@@ -207,5 +204,3 @@ def test_toy_recam_fine_tunes_its_stage_1a_and_logs_its_accuracy(
     assert runner.model.recam_head.predictor.weight.shape == (20, 128, 1, 1)
     acc = runner.message_hub.log_scalars['train/cam.acc_recam'].data[0]
     assert len(acc) == 2 and all(0 <= a <= 1 for a in acc)
-    metrics = runner.test()
-    assert 0 <= metrics['mIoU'] <= 100
