@@ -10,6 +10,11 @@
 # Name in mmseg's scheme: cam_r50-tv-d16_1xb16-3305it_voc12aug-512x512.
 #
 # Departures from IRN's code:
+# - weights file: mmengine's torchvision://resnet50 is torchvision's
+#   IMAGENET1K_V1 file resnet50-0676ba61.pth; IRN downloads
+#   resnet50-19c8e357.pth, the URL torchvision served for its ResNet-50
+#   before (not compared here). IRN's file exactly:
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # - data order: mmengine's InfiniteSampler shuffles each epoch and batches
 #   run across epoch ends; IRN drops each epoch's last partial batch. The
 #   same 3305 steps of 16 images.
