@@ -7,7 +7,8 @@ from mmengine.runner import Runner
 from mmseg_wsss.apis import (check_pretrained_files, cli,
                              skip_pretrained_under_checkpoint)
 from mmseg_wsss.utils import init_cpu_dist, shutdown_distributed
-from mmseg_wsss.utils.scale_out import enable_auto_scale_lr
+from mmseg_wsss.utils.scale_out import (KEEP_MODES, enable_auto_scale_lr,
+                                        keep_global_batch, launcher_world_size)
 
 
 def parse_args(argv=None):
@@ -32,6 +33,14 @@ def parse_args(argv=None):
         help='scale the lr linearly to the global batch (processes x '
         'train_dataloader.batch_size x accumulative_counts) against the '
         "config's auto_scale_lr.base_batch_size, the batch of its recipe")
+    parser.add_argument(
+        '--global-batch',
+        choices=KEEP_MODES,
+        help="train at the recipe's global batch (auto_scale_lr."
+        'base_batch_size) on the processes of this run: device (global '
+        'batch / processes images per process) or accumulate (the '
+        "config's images per process, gradients accumulated; the iteration "
+        'counts scaled to the same optimizer steps)')
     cli.add_data_args(parser, irn_inputs=True, pseudo_labels=True)
     cli.add_config_args(parser, 'train_dataloader.batch_size=4')
     return cli.parse_args(parser, argv)
@@ -44,6 +53,9 @@ def build_config(args):
 
     if args.amp:
         cli.enable_amp(cfg)
+    if args.global_batch:
+        cfg = keep_global_batch(cfg, launcher_world_size(cfg.launcher),
+                                args.global_batch)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     cfg.resume = args.resume

@@ -17,6 +17,7 @@ iterations) was made for as mmengine's
   scaled linearly to the global batch actually used.
 """
 import copy
+import os
 from typing import Dict, Optional
 
 from mmengine.config import Config
@@ -171,3 +172,24 @@ def enable_auto_scale_lr(cfg: Config) -> Optional[float]:
     cfg.auto_scale_lr.enable = True
     cfg.auto_scale_lr.base_batch_size = base / accumulative_counts(cfg)
     return cfg.auto_scale_lr.base_batch_size
+
+
+def launcher_world_size(launcher: str = 'none') -> int:
+    """The number of processes of this run, before any process group
+    exists, from what its launcher sets in the environment (as mmengine's
+    ``init_dist`` reads it): 'pytorch' (torchrun) ``WORLD_SIZE``, 'slurm'
+    ``SLURM_NTASKS``, 'mpi' ``OMPI_COMM_WORLD_SIZE``; 1 for 'none'.
+
+    Raises:
+        KeyError: The launcher's variable is not set.
+    """
+    if launcher == 'none':
+        return 1
+    key = dict(
+        pytorch='WORLD_SIZE', slurm='SLURM_NTASKS',
+        mpi='OMPI_COMM_WORLD_SIZE')[launcher]
+    if key not in os.environ:
+        raise KeyError(f'--launcher {launcher}: {key} is not set; start the '
+                       'job with its launcher (tools/dist_train.sh, '
+                       'tools/slurm_train.sh)')
+    return int(os.environ[key])

@@ -6,13 +6,15 @@ shipped configs) under DDP for two SGD steps with an EMA update of
 SupportNet after each, on its share of two global batches of 4 images: rank
 ``r`` gets images ``r`` and ``r + 2``, the share mmengine's samplers give
 it. It saves what the test compares with one process on the 4 images: the
-losses, MainNet's averaged gradients, the RCM memory, SupportNet; also the
+losses, MainNet's averaged gradients, the RCM memory, SupportNet, MainNet's
+BatchNorm statistics; also the
 losses of ``batch_scope='device'`` on its own images, the first indices its
-``DefaultSampler`` draws, and the lrs that ``tools/train.py --auto-scale-lr``
+``InfiniteSampler`` draws, and the lrs that ``tools/train.py --auto-scale-lr``
 gives the toy config at twice its global batch.
 """
 import os.path as osp
 import sys
+from itertools import islice
 
 import torch
 from mmengine.dist import get_dist_info
@@ -109,7 +111,7 @@ def auto_scale_lrs(work_dir: str) -> list:
 def main(out_dir: str) -> None:
     torch.set_num_threads(1)
     torch.distributed.init_process_group('gloo')
-    from mmengine.dataset import DefaultSampler
+    from mmengine.dataset import InfiniteSampler
     rank, world = get_dist_info()
     assert world == WORLD
     batches = [shard(*global_batch(step), rank) for step in range(2)]
@@ -124,10 +126,16 @@ def main(out_dir: str) -> None:
         k: float(v)
         for k, v in device_model(*batches[0], mode='loss').items()
     }
-    sampler = DefaultSampler(list(range(16)), shuffle=True, seed=0)
+    # the shipped configs' training sampler
+    sampler = islice(InfiniteSampler(list(range(16)), seed=0), 8)
     result = dict(
         record=record,
         memory=model.rcm_head.memory.state_dict(),
+        main_bn={
+            k: v
+            for k, v in model.state_dict().items()
+            if 'running_' in k and not k.startswith('support.')
+        },
         support=model.support.state_dict(),
         device_losses=device_losses,
         sampler=list(sampler),

@@ -2,11 +2,12 @@
 """RCM and MAM over the global batch: 2 DDP ranks x 2 images (gloo, CPU)
 train as 1 process x 4 images on the same images."""
 import os.path as osp
+from itertools import islice
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import InfiniteSampler
 from subprocess_utils import REPO_ROOT, run_logged, torchrun
 
 from mmseg_wsss.utils.scale_out import scale_out_plan
@@ -75,6 +76,15 @@ def test_memory_and_support_net_are_the_same_on_every_rank(ranks, single):
         assert torch.equal(ranks[1]['support'][key], value), key
 
 
+def test_frozen_batchnorm_stays_frozen_under_ddp(ranks):
+    from ddp_global_batch_worker import build_model
+    initial = build_model('global').state_dict()
+    for rank in ranks:
+        assert rank['main_bn']
+        for key, value in rank['main_bn'].items():
+            assert torch.equal(value, initial[key]), key
+
+
 def test_device_scope_keeps_each_rank_batch_apart(ranks, single):
     from ddp_global_batch_worker import build_model, global_batch, shard
     _, record = single
@@ -89,9 +99,10 @@ def test_device_scope_keeps_each_rank_batch_apart(ranks, single):
 
 
 def test_ranks_share_the_global_batch_of_the_sampler(ranks):
-    """mmengine's sampler gives rank r the images r, r + 2, ... of one
-    process's order: the workers' shards are its global batches."""
-    order = list(DefaultSampler(list(range(16)), shuffle=True, seed=0))
+    """mmengine's samplers (InfiniteSampler in the shipped configs, and
+    DefaultSampler) give rank r the images r, r + 2, ... of one process's
+    order: the workers' shards are its global batches."""
+    order = list(islice(InfiniteSampler(list(range(16)), seed=0), 16))
     for rank, saved in enumerate(ranks):
         assert saved['sampler'] == order[rank::2]
 

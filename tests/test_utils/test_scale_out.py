@@ -55,17 +55,6 @@ def test_every_training_config_states_its_global_batch(name):
         assert stated['base_batch_size'] == gpus * per_gpu, name
 
 
-def test_the_stage2_recipe_is_mmseg_s_4xb4():
-    cfg = Config.fromfile(
-        osp.join(CONFIG_ROOT, 'deeplabv3plus',
-                 'deeplabv3plus_r101-d8_4xb4-40k_voc12aug-pseudo-512x512.py'))
-    assert cfg.train_dataloader.batch_size == 4
-    assert cfg.auto_scale_lr.base_batch_size == 16
-    rows = [scale_out_plan(cfg, gpus) for gpus in (1, 2, 4, 8)]
-    assert [r['batch_size'] for r in rows] == [16, 8, 4, 2]
-    assert {(r['iters'], r['lr']) for r in rows} == {(40000, 0.01)}
-
-
 def schedule_cfg(batch_size=4, base=16):
     """A small iteration-based training config."""
     return Config(
@@ -119,3 +108,36 @@ def test_auto_scale_lr_counts_accumulation_as_batch():
     assert cfg.auto_scale_lr.enable is True
     # 1 process x 4 images x 2 micro-batches = half the recipe's 16
     assert 1 * 4 / base == pytest.approx(0.5)
+
+
+def distributed_guide_rows():
+    """Config path -> the cells of its row in the distributed guide."""
+    with open(osp.join(REPO_ROOT, 'docs', 'user_guides',
+                       '8_distributed.md')) as f:
+        guide = f.read()
+    rows = re.findall(r'^\| \[(configs/[^\]]+)\]\([^)]+\) \| (.+) \|$', guide,
+                      re.M)
+    return {path: cells.split(' | ') for path, cells in rows}
+
+
+def test_distributed_guide_table_is_the_configs_recipe():
+    rows = distributed_guide_rows()
+    shipped = {
+        'configs/' + name
+        for name in TRAINING_CONFIGS
+        if not name.startswith('toy/') and not re.search(r'_toy\w*-', name)
+    }
+    assert set(rows) == shipped, 'a shipped config without its row, or a ' \
+        'row without its config, in docs/user_guides/8_distributed.md'
+    for path, cells in rows.items():
+        cfg = Config.fromfile(osp.join(REPO_ROOT, path))
+        plans = [scale_out_plan(cfg, gpus) for gpus in (1, 2, 4, 8)]
+        per_gpu = ' / '.join(
+            '-' if p['batch_size'] is None else str(p['batch_size'])
+            for p in plans)
+        assert cells == [
+            str(cfg.train_dataloader.batch_size),
+            str(plans[0]['global_batch']), per_gpu,
+            str(plans[0]['iters']),
+            str(plans[0]['lr'])
+        ], path
