@@ -66,7 +66,9 @@ class MainNetOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                    prefix: str = '',
                    is_dcn_module: Optional[Union[int, float]] = None) -> None:
         """Add the parameters of ``module`` unless it is an averaged model
-        or a layer (no children) whose parameters are all frozen.
+        or a layer (no children) whose parameters are all frozen; the name
+        of a top-level module gets its leading dot here, so that mmengine
+        matches the custom keys against ``.cam_head.classifier.weight``.
 
         Args:
             params (list[dict]): Parameter groups, extended in place.
