@@ -60,6 +60,14 @@ class CAMIoUMetric(BaseMetric):
     ``compute_metrics()``: summed counts -> ``IoUMetric.total_area_to_metrics``
     per threshold -> the best threshold, its mIoU, aAcc and per-class IoU.
 
+    The best threshold is chosen on the very masks it is scored on, which a
+    weakly supervised result may not do; so the metric also scores the
+    model's own prediction (``pred_sem_seg``, at its ``test_cfg.bg_thr``:
+    the recipe's fixed threshold, read back from the constant background
+    channel of ``seg_logits``) as ``fixed_mIoU`` / ``fixed_bg_thr``, and
+    logs both figures side by side. Papers' tables compare with the fixed
+    one.
+
     Args:
         bg_thrs (Sequence[float] | dict, optional): Background thresholds, or
             ``dict(start, stop, step)`` with ``stop`` included. Defaults to
@@ -105,9 +113,27 @@ class CAMIoUMetric(BaseMetric):
                     f'CAMIoUMetric: {where}: seg_logits is '
                     f'{tuple(logits.shape[1:])} but gt_sem_seg is '
                     f'{tuple(label.shape)}')
+            sweep = self.intersect_and_union_sweep(logits[1:], label,
+                                                   self.bg_thrs, num_classes,
+                                                   self.ignore_index)
             self.results.append(
-                self.intersect_and_union_sweep(logits[1:], label, self.bg_thrs,
-                                               num_classes, self.ignore_index))
+                sweep + self._fixed_areas(data_sample, label, num_classes))
+
+    def _fixed_areas(self, data_sample: dict, label: Tensor,
+                     num_classes: int) -> tuple:
+        """``(intersect, union, pred, label areas, bg_thr)`` of the
+        sample's ``pred_sem_seg`` (``bg_thr`` NaN when the background channel
+        of ``seg_logits`` is not one constant, e.g. after a CRF); ``()``
+        without ``pred_sem_seg``."""
+        if 'pred_sem_seg' not in data_sample:
+            return ()
+        pred = data_sample['pred_sem_seg']['data'].squeeze(0)
+        areas = IoUMetric.intersect_and_union(
+            pred.to(label.device), label, num_classes, self.ignore_index)
+        background = data_sample['seg_logits']['data'][0]
+        low, high = background.min().item(), background.max().item()
+        bg_thr = round(low, 6) if low == high else math.nan
+        return tuple(area.cpu() for area in areas) + (bg_thr, )
 
     @staticmethod
     def intersect_and_union_sweep(
@@ -174,8 +200,9 @@ class CAMIoUMetric(BaseMetric):
             dict[str, float]: ``mIoU`` (best, %), ``best_bg_thr``, ``aAcc``
             (%, at the best threshold), ``IoU.<class>`` (%, at the best
             threshold; NaN for a class neither in the ground truth nor
-            predicted, left out of the mean) and ``mIoU@<t>`` for every
-            threshold.
+            predicted, left out of the mean), ``mIoU@<t>`` for every
+            threshold, and with ``pred_sem_seg`` in the samples
+            ``fixed_mIoU`` (%) and ``fixed_bg_thr``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         intersect = torch.stack([r[0] for r in results]).sum(dim=0)
@@ -223,9 +250,31 @@ class CAMIoUMetric(BaseMetric):
             f'mIoU@{thr:g}': percent(miou)
             for thr, miou in zip(self.bg_thrs, mious)
         })
+        if all(len(r) == 8 for r in results):
+            metrics.update(self._fixed_metrics(results, mious[best]))
         print_log('background threshold sweep:', logger)
         print_log('\n' + curve_table.get_string(), logger=logger)
         print_log(f'per class results at bg_thr={self.bg_thrs[best]:g}:',
                   logger)
         print_log('\n' + class_table.get_string(), logger=logger)
         return metrics
+
+    def _fixed_metrics(self, results: list, best_miou: float) -> dict:
+        """``fixed_mIoU`` (%) of the models' predictions and their
+        ``fixed_bg_thr`` (NaN unless one constant over all samples)."""
+        intersect, union, pred, label = (
+            torch.stack([r[i] for r in results]).sum(dim=0)
+            for i in range(3, 7))
+        metrics = IoUMetric.total_area_to_metrics(intersect.double(),
+                                                  union.double(),
+                                                  pred.double(),
+                                                  label.double())
+        fixed_miou = round(float(np.nanmean(metrics['IoU'])) * 100, 2)
+        thrs = {r[7] for r in results}
+        bg_thr = thrs.pop() if len(thrs) == 1 else math.nan
+        print_log(
+            f'mIoU {fixed_miou:.2f} at the model\'s fixed background '
+            f'threshold {bg_thr:g} (test_cfg.bg_thr); '
+            f'{best_miou * 100:.2f} at the sweep\'s best, chosen on these '
+            'ground-truth masks', MMLogger.get_current_instance())
+        return dict(fixed_mIoU=fixed_miou, fixed_bg_thr=bg_thr)
