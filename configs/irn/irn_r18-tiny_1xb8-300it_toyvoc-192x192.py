@@ -31,7 +31,8 @@ model = dict(
         _base_.irn.boundary_head,
         in_channels=(16, 32, 64, 128),
         loss_decode=dict(_base_.irn.boundary_head.loss_decode, radius=4)),
-    test_cfg=dict(_base_.irn.test_cfg, radius=2))
+    # test images padded to the crop, as IRN pads VOC's to 512
+    test_cfg=dict(_base_.irn.test_cfg, radius=2, pad_size=_base_.crop_size))
 # Backbone and head train with the toy schedule's optimiser (SGD 0.01,
 # momentum 0.9).
 # the recipe's global batch, GPUs x images per GPU (docs/user_guides/

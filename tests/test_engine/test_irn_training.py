@@ -4,6 +4,7 @@ import glob
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -14,6 +15,9 @@ from subprocess_utils import free_port, run_logged, subprocess_env
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'irn',
                   'irn_r18-tiny_1xb8-300it_toyvoc-192x192.py')
+# IRN's own network (five-level head, IRN's pairs, padded test images)
+TV_CONFIG = osp.join(REPO_ROOT, 'configs', 'irn',
+                     'irn_r18-tv-tiny_1xb8-300it_toyvoc-192x192.py')
 NUM_TRAIN = 8  # images of train_aug given relation labels
 NUM_TEST = 4  # images of train given CAMs
 
@@ -61,7 +65,9 @@ def _write_cams(toy_voc, out_dir):
     return classes_of
 
 
-def test_irn_trains_and_refines_cams(toy_voc, tmp_path_factory):
+@pytest.mark.parametrize(
+    'config', [CONFIG, TV_CONFIG], ids=['r18-tiny', 'r18-tv-tiny'])
+def test_irn_trains_and_refines_cams(toy_voc, tmp_path_factory, config):
     # a short folder name: mmengine formats the config with yapf, which
     # takes seconds on the long lines that long paths make
     tmp_path = tmp_path_factory.mktemp('irn')
@@ -72,7 +78,7 @@ def test_irn_trains_and_refines_cams(toy_voc, tmp_path_factory):
     _write_relation_labels(toy_voc, str(relation_dir))
     classes_of = _write_cams(toy_voc, str(cam_dir))
 
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(config)
     iters = 3
     cfg.merge_from_dict({
         'work_dir':

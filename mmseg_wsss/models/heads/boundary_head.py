@@ -1,10 +1,10 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -20,7 +20,12 @@ class BoundaryHead(BaseModule):
     ``forward()``: each backbone level in ``in_index`` -> 1x1 conv + norm +
     ReLU to ``channels`` -> bilinear resize to the first level's size
     (stride 4 for a ResNet) -> concatenation -> 1x1 conv -> boundary logits
-    (N, 1, h, w); their sigmoid is the boundary map.
+    (N, 1, h, w); their sigmoid is the boundary map. With
+    ``scale_factors``, IRN's layout (``jiwoon-ahn/irn: net/resnet50_irn.py``,
+    ``fc_edge1`` .. ``fc_edge6``): each level 1x1 conv (no bias) -> norm ->
+    bilinear upsampling by its integer factor -> ReLU, cropped at the top
+    left to the first level's size; on ResNet-50's five levels (stem and
+    stages, :class:`ResNetWithStem`) 5 x 32 = 160 channels -> 1.
     ``loss()``: ``forward()`` -> sigmoid -> ``loss_decode`` (e.g.
     :class:`AffinityLoss`) against the relation labels, i.e. the samples'
     ``gt_sem_seg`` (0 background, 1..C classes, 255 ignored) downscaled to
@@ -34,6 +39,12 @@ class BoundaryHead(BaseModule):
             Defaults to 32.
         norm_cfg (dict): Norm layer of the level convs. Defaults to
             ``dict(type='GN', num_groups=4)`` (IRN's).
+        scale_factors (Sequence[int], optional): IRN's layout: each level's
+            upsampling factor to the first level's stride (IRN's ResNet-50
+            levels at strides 4, 4, 8, 16, 16: ``(1, 1, 2, 4, 4)``); a level
+            then reaches at least the first's size for any input (a
+            stride-2 conv gives ceil(h / 2)) and is cropped to it. Defaults
+            to None (a resize to the first level's size).
         loss_decode (dict | list[dict]): Loss config(s), each called as
             ``loss(boundary, labels)``. Defaults to
             ``dict(type='AffinityLoss', radius=10)``.
@@ -47,6 +58,7 @@ class BoundaryHead(BaseModule):
         channels: int = 32,
         norm_cfg: ConfigType = dict(type='GN', num_groups=4),
         loss_decode: ConfigType = dict(type='AffinityLoss', radius=10),
+        scale_factors: Optional[Sequence[int]] = None,
         init_cfg: OptMultiConfig = dict(type='Kaiming', layer='Conv2d')
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -54,15 +66,45 @@ class BoundaryHead(BaseModule):
             raise ValueError(
                 'BoundaryHead needs one in_channels entry per in_index '
                 f'entry, got in_channels={in_channels}, in_index={in_index}')
+        if scale_factors is not None and (len(scale_factors) != len(in_index)
+                                          or any(
+                                              not isinstance(f, int) or f < 1
+                                              for f in scale_factors)):
+            raise ValueError(
+                'BoundaryHead: scale_factors must be one int >= 1 per '
+                f'in_index entry, got {scale_factors} for {in_index}')
         self.in_channels = tuple(in_channels)
         self.in_index = tuple(in_index)
         self.channels = channels
-        self.level_convs = nn.ModuleList(
-            ConvModule(c, channels, 1, norm_cfg=norm_cfg) for c in in_channels)
+        self.scale_factors = scale_factors and tuple(scale_factors)
+        if self.scale_factors is None:
+            self.level_convs = nn.ModuleList(
+                ConvModule(c, channels, 1, norm_cfg=norm_cfg)
+                for c in in_channels)
+        else:
+            self.level_convs = nn.ModuleList(
+                self._irn_level(c, channels, norm_cfg, f)
+                for c, f in zip(in_channels, self.scale_factors))
         self.boundary_conv = nn.Conv2d(channels * len(in_channels), 1, 1)
         losses = loss_decode if isinstance(loss_decode,
                                            (list, tuple)) else [loss_decode]
         self.loss_decode = nn.ModuleList(MODELS.build(c) for c in losses)
+
+    @staticmethod
+    def _irn_level(in_channels: int, channels: int, norm_cfg: ConfigType,
+                   factor: int) -> nn.Sequential:
+        """IRN's level: conv -> norm -> upsampling -> ReLU (mmcv's
+        ``ConvModule`` puts its activation right after the norm)."""
+        layers = [
+            nn.Conv2d(in_channels, channels, 1, bias=False),
+            build_norm_layer(norm_cfg, channels)[1]
+        ]
+        if factor > 1:
+            layers.append(
+                nn.Upsample(
+                    scale_factor=factor, mode='bilinear', align_corners=False))
+        layers.append(nn.ReLU(inplace=True))
+        return nn.Sequential(*layers)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Boundary logits of the backbone outputs.
@@ -76,6 +118,12 @@ class BoundaryHead(BaseModule):
             used level.
         """
         size = inputs[self.in_index[0]].shape[-2:]
+        if self.scale_factors is not None:
+            levels = [
+                conv(inputs[i])[..., :size[0], :size[1]]
+                for i, conv in zip(self.in_index, self.level_convs)
+            ]
+            return self.boundary_conv(torch.cat(levels, dim=1))
         levels = [
             resize(
                 conv(inputs[i]),

@@ -188,7 +188,8 @@ def relation_pair_labels(
     ``PathIndex``): only source pixels whose every partner lies inside the
     map, i.e. rows ``[0, h - m)`` and columns ``[m, w - m)`` with
     ``m = radius - 1``; ``'all'`` takes every source pixel with any partner
-    inside (2-4 % more pairs on 128 x 128 maps at radius 10).
+    inside (17 % more pairs on a fully labelled 128 x 128 map at radius
+    10: 2,329,192 instead of IRN's 13,090 sources x 152 directions).
 
     Args:
         labels (Tensor): Integer label map (N, h, w): 0 background,

@@ -77,3 +77,49 @@ def test_boundary_head_errors():
     sample.set_metainfo(dict(img_path='x/no_labels.jpg'))
     with pytest.raises(KeyError, match='no_labels.jpg has no relation'):
         head.loss(_levels(n=1), [sample])
+
+
+def test_irn_layout_upsamples_by_factors_and_crops():
+    torch.manual_seed(0)
+    head = _head(
+        in_channels=(4, 8, 16, 32, 64),
+        in_index=(0, 1, 2, 3, 4),
+        channels=8,
+        scale_factors=(1, 1, 2, 4, 4))
+    # IRN's five levels of a 50 x 67 image: strides 4, 4, 8, 16, 16
+    levels = [
+        torch.rand(1, 4, 13, 17),
+        torch.rand(1, 8, 13, 17),
+        torch.rand(1, 16, 7, 9),
+        torch.rand(1, 32, 4, 5),
+        torch.rand(1, 64, 4, 5)
+    ]
+    # each level: conv, norm, upsampling by its factor, then ReLU
+    third = head.level_convs[2]
+    assert [type(m).__name__
+            for m in third] == ['Conv2d', 'GroupNorm', 'Upsample', 'ReLU']
+    assert third[0].bias is None and third[2].scale_factor == 2
+    assert len(head.level_convs[0]) == 3  # no upsampling at stride 4
+    # upsampled 14 x 18 (x2) and 16 x 20 (x4), cropped at the top left
+    expected = head.boundary_conv(
+        torch.cat([
+            conv(x)[..., :13, :17] for conv, x in zip(head.level_convs, levels)
+        ],
+                  dim=1))
+    assert torch.equal(head(levels), expected)
+    assert expected.shape == (1, 1, 13, 17)
+
+
+def test_irn_layout_on_resnet50_has_irns_edge_branch_size():
+    # IRN's edge branch (net/resnet50_irn.py fc_edge1-6) has 125,409
+    # parameters (counted on the official code): 5 x 32 = 160 channels -> 1
+    head = _head(
+        in_channels=(64, 256, 512, 1024, 2048),
+        in_index=(0, 1, 2, 3, 4),
+        channels=32,
+        scale_factors=(1, 1, 2, 4, 4))
+    assert head.boundary_conv.in_channels == 160
+    assert head.boundary_conv.bias is not None
+    assert sum(p.numel() for p in head.parameters()) == 125409
+    with pytest.raises(ValueError, match='scale_factors'):
+        _head(scale_factors=(1, 2))

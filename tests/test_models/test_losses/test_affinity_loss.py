@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from mmseg_wsss.models.losses import affinity_loss
+from mmseg_wsss.models.losses import AffinityLoss, affinity_loss
 from mmseg_wsss.models.utils import (affinity_from_boundary,
                                      relation_pair_labels)
 
@@ -108,3 +108,20 @@ def test_affinity_loss_module_weight_name_and_checks():
         MODELS.build(dict(type='AffinityLoss', radius=1))
     with pytest.raises(ValueError, match='sources'):
         MODELS.build(dict(type='AffinityLoss', pair_sources='edge'))
+
+
+def test_affinity_loss_equals_irns_training_loss():
+    # golden value: IRN's boundary terms of step/train_irn.py ((bg / 2 +
+    # fg / 2 + neg) / 2 over PathIndex(4, (12, 15)) pairs, to_affinity of
+    # net/resnet50_irn.py; run outside this repository) on this map
+    ys, xs = torch.meshgrid(torch.arange(12), torch.arange(15), indexing='ij')
+    labels = torch.zeros(12, 15, dtype=torch.long)
+    labels[3:9, 4:11] = 1
+    labels[6:, 9:] = 2
+    labels[(ys * 15 + xs) % 5 == 0] = 255
+    boundary = ((ys * 15 + xs) % 7 / 7.0).double()[None, None]
+    bg_pos, fg_pos, neg = relation_pair_labels(
+        labels[None], 4, sources='inner')
+    assert (bg_pos.sum(), fg_pos.sum(), neg.sum()) == (318, 318, 462)
+    loss = AffinityLoss(radius=4, loss_weight=0.5)(boundary, labels[None])
+    assert abs(loss.item() - 0.9640565750646197) < 1e-6

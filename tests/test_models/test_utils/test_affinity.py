@@ -172,6 +172,20 @@ def test_relation_pair_labels_inner_sources_by_hand():
         relation_pair_labels(labels, radius=2, sources='centre')
 
 
+@pytest.mark.parametrize('size, radius, sources, directions', [
+    ((12, 15), 4, 81, 22),
+    ((128, 128), 10, 13090, 152),
+])
+def test_inner_sources_are_irns_pairs(size, radius, sources, directions):
+    # golden counts of IRN's misc/indexing.py PathIndex(radius, size) (run
+    # outside this repository): its sources x directions; the sets of
+    # (source, partner) pairs were found equal there too
+    labels = torch.zeros((1, ) + size, dtype=torch.long)
+    bg_pos, _, _ = relation_pair_labels(labels, radius, sources='inner')
+    assert bg_pos.shape[1] == directions
+    assert (bg_pos.flatten(2).sum(2) == sources).all()
+
+
 def test_relation_pair_labels_different_classes_are_negative():
     labels = torch.tensor([[[1, 2]]])
     bg_pos, fg_pos, neg = relation_pair_labels(labels, radius=2)
