@@ -55,6 +55,12 @@ def parse_args(argv=None):
         help='refine the pseudo labels with a dense CRF (parameters: '
         'model.test_cfg.crf of stage 1, else the defaults)')
     parser.add_argument(
+        '--tune-thresholds-on-gt',
+        action='store_true',
+        help='export the CAM and refined masks at the background thresholds '
+        'that score best on the ground-truth masks of the eval split (uses '
+        "pixel labels); default: each recipe's own test_cfg.bg_thr")
+    parser.add_argument(
         '--irn-config',
         help='IRN relation network config: refine the CAM seeds by a random '
         'walk before stage 2 (default: no refinement)')
@@ -133,7 +139,8 @@ def main(argv=None):
         crf=crf,
         num_pictures=args.num_pictures,
         irn_cfg=irn,
-        stage2_labels=args.stage2_labels)
+        stage2_labels=args.stage2_labels,
+        tune_thresholds_on_gt=args.tune_thresholds_on_gt)
     results = pipeline.run(args.steps)
     print()
     print('\n'.join(pipeline.report_table(results)))

@@ -62,7 +62,9 @@ class WSSSPipeline:
     4. ``eval_cams``: CAM mIoU with the background-threshold sweep
        (``CAMIoUMetric``) on the config's test split (VOC ``train``).
     5. ``pseudo_labels``: pseudo masks of ``pseudo_split`` (``train_aug``)
-       at the best threshold of step 4 (+ dense CRF if ``crf``).
+       at the stage-1 recipe's background threshold (+ dense CRF if
+       ``crf``); with ``tune_thresholds_on_gt``, at the best of step 4's
+       sweep on ``eval_split``'s ground-truth masks instead.
     6. ``eval_pseudo_labels``: pseudo-mask mIoU on ``eval_split``.
     7. ``relation_labels`` (with ``irn_cfg``): one export of
        ``pseudo_split`` writing the CAMs (``.npz``), IRN's relation labels
@@ -75,14 +77,15 @@ class WSSSPipeline:
        backbone starts from step 3's checkpoint (the toy analogue of IRN's
        frozen ImageNet backbone).
     9. ``eval_refined``: refined pseudo-mask mIoU (random walk on the CAMs
-       of step 7) on ``eval_split`` with the background-threshold sweep
-       of step 4 (``CAMIoUMetric`` on the walked maps), so that CAM and
-       refined masks are each scored at their best threshold; with ``crf``
-       also with a dense CRF after the walk (as PSA's walk was followed by
-       one), at that threshold.
+       of step 7) on ``eval_split`` at the IRN recipe's threshold, and over
+       the background-threshold sweep of step 4 (``CAMIoUMetric`` on the
+       walked maps); with ``crf`` also with a dense CRF after the walk (as
+       PSA's walk was followed by one), at the threshold of step 10.
     10. ``refined_labels``: refined masks of ``pseudo_split`` as PNGs at
-        that threshold (``IoUMetric(format_only=True)``; walk + CRF with
-        ``crf``), the stage-2 labels when ``stage2_labels='refined'``.
+        the IRN recipe's threshold, the sweep's best with
+        ``tune_thresholds_on_gt`` (``IoUMetric(format_only=True)``; walk +
+        CRF with ``crf``), the stage-2 labels when
+        ``stage2_labels='refined'``.
     11. ``train_seg``: train ``stage2_cfg`` on the pseudo masks.
     12. ``eval_seg``: segmentation mIoU on its test split (VOC ``val``);
         with ``stage2_labels='both'`` then ``train_seg_cam`` and
@@ -121,6 +124,12 @@ class WSSSPipeline:
             in steps 11-12, the CAM masks in a second stage 2 of the same
             config, steps ``train_seg_cam`` and ``eval_seg_cam``, for the
             report's comparison). Defaults to 'refined'.
+        tune_thresholds_on_gt (bool): Export the CAM and refined masks at
+            the background thresholds that score best on ``eval_split``'s
+            ground-truth masks (steps 4 and 9), i.e. use pixel labels. By
+            default they are exported at each recipe's own threshold (its
+            model's ``test_cfg.bg_thr``), with no ground truth. The report
+            says which. Defaults to False.
     """
 
     def __init__(self,
@@ -134,7 +143,8 @@ class WSSSPipeline:
                  eval_split: str = 'train',
                  num_pictures: int = 4,
                  irn_cfg: Optional[Config] = None,
-                 stage2_labels: str = 'refined'):
+                 stage2_labels: str = 'refined',
+                 tune_thresholds_on_gt: bool = False):
         if stage2_labels not in ('refined', 'cam', 'both'):
             raise ValueError("stage2_labels must be 'refined', 'cam' or "
                              f"'both', got {stage2_labels!r}")
@@ -162,6 +172,7 @@ class WSSSPipeline:
         self.relation_dir = osp.join(self.work_dir, 'relation_labels')
         self.refined_dir = osp.join(self.work_dir, 'refined_labels')
         self.stage2_labels = stage2_labels if irn_cfg is not None else 'cam'
+        self.tune_thresholds_on_gt = tune_thresholds_on_gt
         # with 'both', stage 2 trains on the refined masks, and a second
         # stage 2 of the same config on the CAM masks
         self.stage2_cam_cfg = None
@@ -304,19 +315,48 @@ class WSSSPipeline:
     train_seg_cam = functools.partialmethod(_train, '2cam')
     eval_seg_cam = functools.partialmethod(_test, '2cam')
 
+    def _chosen_bg_thr(self, result: dict, cfg: Config) -> float:
+        """The background threshold of exported masks, from the result of
+        their test (step 4 or 9) and their config: the recipe's, i.e. the
+        model's ``test_cfg.bg_thr`` as the test scored it
+        (``fixed_bg_thr``), or with ``tune_thresholds_on_gt`` the sweep's
+        best on ``eval_split``'s ground-truth masks (``best_bg_thr``)."""
+        if self.tune_thresholds_on_gt:
+            return result['best_bg_thr']
+        thr = result.get('fixed_bg_thr')
+        if thr is None or math.isnan(thr):
+            thr = cfg.model.get('test_cfg', {}).get('bg_thr')
+        if thr is None:
+            raise KeyError(
+                f'{cfg.filename}: model.test_cfg.bg_thr (the recipe\'s '
+                'background threshold) is not set; set it, or choose the '
+                'threshold on the ground truth (tune_thresholds_on_gt)')
+        return thr
+
+    def _cam_bg_thr(self) -> float:
+        """The background threshold of the CAM pseudo masks."""
+        return self._chosen_bg_thr(self.result('eval_cams'), self.stage1_cfg)
+
+    def _refined_bg_thr(self, result: Optional[dict] = None) -> float:
+        """The background threshold of the refined masks."""
+        return self._chosen_bg_thr(
+            result or self.result('eval_refined'), self.irn_cfg)
+
     def _export(self, out_dir: str, split: str, **kwargs) -> dict:
-        """Export stage 1's outputs of ``split`` at the best threshold of
-        step 4 (:func:`make_pseudo_labels`); return its summary."""
+        """Export stage 1's outputs of ``split`` at the threshold of
+        :meth:`_cam_bg_thr` (:func:`make_pseudo_labels`); return its
+        summary."""
         return make_pseudo_labels(
             self.stage1_cfg,
             self._checkpoint(1),
             out_dir,
             split=split,
-            bg_thr=self.result('eval_cams').get('best_bg_thr'),
+            bg_thr=self._cam_bg_thr(),
             **kwargs)
 
     def pseudo_labels(self) -> dict:
-        """Step 5: pseudo masks at the best threshold of step 4."""
+        """Step 5: pseudo masks at the stage-1 recipe's threshold (the
+        best of step 4 with ``tune_thresholds_on_gt``)."""
         summary = self._export(
             self.pseudo_dir,
             self.pseudo_split,
@@ -324,7 +364,8 @@ class WSSSPipeline:
             work_dir=osp.join(self.work_dir, 'pseudo_labels_logs'))
         return dict(
             summary,
-            bg_thr=self.result('eval_cams').get('best_bg_thr'),
+            bg_thr=self._cam_bg_thr(),
+            bg_thr_tuned_on_gt=self.tune_thresholds_on_gt,
             crf=self.crf is not None,
             split=self.pseudo_split,
             out_dir=self.pseudo_dir)
@@ -405,15 +446,16 @@ class WSSSPipeline:
                 self.eval_split,
                 dict(type='IoUMetric', iou_metrics=['mIoU']),
                 True,
-                bg_thr=result['best_bg_thr'],
+                bg_thr=self._refined_bg_thr(result),
                 crf=self._refined_crf()).test()
             result['crf'] = {k: _plain(v) for k, v in metrics.items()}
         return result
 
     def refined_labels(self) -> dict:
-        """Step 10: refined masks of ``pseudo_split`` at the best threshold
-        of step 9 (after a dense CRF with ``crf``), one PNG each."""
-        bg_thr = self.result('eval_refined')['best_bg_thr']
+        """Step 10: refined masks of ``pseudo_split`` at the IRN recipe's
+        threshold (the best of step 9 with ``tune_thresholds_on_gt``; after
+        a dense CRF with ``crf``), one PNG each."""
+        bg_thr = self._refined_bg_thr()
         cfg = copy.deepcopy(self.irn_cfg)
         cfg.model.setdefault('test_cfg', {})['crf'] = self._refined_crf()
         # the export of tools/make_refined_labels.py: resumable, manifest
@@ -429,6 +471,7 @@ class WSSSPipeline:
             out_dir=self.refined_dir,
             images=images,
             bg_thr=bg_thr,
+            bg_thr_tuned_on_gt=self.tune_thresholds_on_gt,
             crf=self.crf is not None,
             seconds_per_image=summary['seconds'] / max(images, 1))
 
@@ -442,8 +485,7 @@ class WSSSPipeline:
             irn = init_model(self.irn_cfg, self._checkpoint('irn'))
             if osp.exists(self._step_file('eval_refined')):
                 # the refined masks as step 10 exports them (without CRF)
-                irn.test_cfg.bg_thr = self.result(
-                    'eval_refined')['best_bg_thr']
+                irn.test_cfg.bg_thr = self._refined_bg_thr()
         cam_grid(
             init_model(self.stage1_cfg, self._checkpoint(1), prepare=True),
             self.stage1_cfg,
@@ -478,7 +520,9 @@ class WSSSPipeline:
                 f'- stage 1: `{self.stage1_cfg.filename}`',
                 f'- refinement (IRN): {irn}',
                 f'- stage 2: `{self.stage2_cfg.filename}`',
-                f'- data: `{self.data_root}`', '', '## Results', ''] + \
+                f'- data: `{self.data_root}`',
+                f'- background thresholds of the exported masks: '
+                f'{self.threshold_source()}', '', '## Results', ''] + \
             lines + ['', '## Timings', ''] + timings
         pics = results.get('pictures')
         if pics:
@@ -497,6 +541,16 @@ class WSSSPipeline:
                               osp.join(self.work_dir, 'report.md'))
         return '\n'.join(lines)
 
+    def threshold_source(self) -> str:
+        """How the background thresholds of the exported masks were
+        chosen, in words (the report's header)."""
+        if self.tune_thresholds_on_gt:
+            return ('the best of the sweep on the ground-truth masks of '
+                    f'`{self.eval_split}` (tune_thresholds_on_gt: pixel '
+                    'labels used)')
+        return ("each recipe's own (the model's test_cfg.bg_thr); no "
+                'ground-truth mask used')
+
     def report_table(self, results: Dict[str, dict]) -> List[str]:
         """Markdown rows of the three mIoUs."""
 
@@ -504,23 +558,37 @@ class WSSSPipeline:
             value = results.get(step, {}).get('mIoU')
             return 'n/a' if value is None else f'{value:.2f}'
 
-        cam = results.get('eval_cams', {})
-        base = results.get('eval_baseline', {})
+        def swept(step):
+            # a swept test at the threshold the exports use, and the other
+            res = results.get(step, {})
+            best, fixed = res.get('mIoU'), res.get('fixed_mIoU')
+            if best is None:
+                return None, 'n/a', ''
+            best_note = (f'best background threshold {res["best_bg_thr"]:g}'
+                         f' on these masks: {best:.2f}')
+            if fixed is None:
+                return best, f'{best:.2f}', best_note
+            fixed_note = (f"recipe's background threshold "
+                          f'{res["fixed_bg_thr"]:g}: {fixed:.2f}')
+            if self.tune_thresholds_on_gt:
+                return best, f'{best:.2f}', f'{best_note}; {fixed_note}'
+            return fixed, f'{fixed:.2f}', f'{fixed_note}; {best_note}'
+
+        cam, cam_text, cam_note = swept('eval_cams')
+        base, base_text, base_note = swept('eval_baseline')
         pseudo = results.get('pseudo_labels', {})
         rows = [
             '| measure | split | mIoU (%) | notes |',
             '|---|---|---:|---|',
         ]
-        if base.get('mIoU') is not None:
+        if base is not None:
             rows.append(f'| CAM, stage 1a (baseline) | {self.eval_split} | '
-                        f'{miou("eval_baseline")} | best background '
-                        f'threshold {base.get("best_bg_thr", "n/a")} |')
+                        f'{base_text} | {base_note} |')
         rows.append(f'| CAM, stage 1 (method) | {self.eval_split} | '
-                    f'{miou("eval_cams")} | best background threshold '
-                    f'{cam.get("best_bg_thr", "n/a")} |')
-        if base.get('mIoU') is not None and cam.get('mIoU') is not None:
+                    f'{cam_text} | {cam_note} |')
+        if base is not None and cam is not None:
             rows.append(f'| CAM, method - baseline | {self.eval_split} | '
-                        f'{cam["mIoU"] - base["mIoU"]:+.2f} | stage 1 '
+                        f'{cam - base:+.2f} | stage 1 '
                         'trained stage 1a further: not a same-length '
                         'comparison (benchmarks/bench_ablation.py is) |')
         relation = results.get('relation_labels', {})
@@ -536,15 +604,16 @@ class WSSSPipeline:
                     f'{"on" if pseudo.get("crf") else "off"} |')
         if self.irn_cfg is not None:
             refined = results.get('eval_refined', {})
-            thr = refined.get('best_bg_thr', 'n/a')
+            _, refined_text, refined_note = swept('eval_refined')
             rows.append(f'| pseudo masks, refined (IRN) | {self.eval_split} '
-                        f'| {miou("eval_refined")} | random walk on the CAM '
-                        f'seeds, best background threshold {thr}, no CRF |')
+                        f'| {refined_text} | random walk on the CAM seeds, '
+                        f'no CRF; {refined_note} |')
             if refined.get('crf') is not None:
+                thr = self._refined_bg_thr(refined)
                 rows.append(f'| pseudo masks, refined (IRN)+CRF | '
                             f'{self.eval_split} | '
                             f'{refined["crf"]["mIoU"]:.2f} | random walk, '
-                            f'threshold {thr}, CRF on |')
+                            f'threshold {thr:g}, CRF on |')
         labels = 'cam' if self.stage2_labels == 'cam' else 'refined'
         rows.append(f'| segmentation | val | {miou("eval_seg")} | stage 2, '
                     f'trained on the {labels} pseudo masks |')

@@ -12,6 +12,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from PIL import Image
 from toy_subsets import link_toy_subset, toy_names
 
@@ -207,9 +208,14 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
     # --crf: the stage-2 labels are the walk's after a CRF
     refined = json.load(open(work_dir / 'steps' / 'refined_labels.json'))
     assert refined['crf'] is True
-    # the refined masks are exported at their own best threshold (step 9)
+    # the refined masks are exported at the IRN recipe's threshold, which
+    # step 9 scored next to the sweep's best; no ground truth chose it
     swept = json.load(open(work_dir / 'steps' / 'eval_refined.json'))
-    assert refined['bg_thr'] == swept['best_bg_thr']
+    irn_thr = Config.fromfile(IRN).model.test_cfg.bg_thr
+    assert refined['bg_thr'] == swept['fixed_bg_thr'] == irn_thr
+    assert refined['bg_thr_tuned_on_gt'] is False
+    assert 0 <= swept['fixed_mIoU'] <= swept['mIoU']
+    assert 'no ground-truth mask used' in open(work_dir / 'report.md').read()
     assert 0 < swept['best_bg_thr'] < 1 and 'mIoU' in swept['crf']
     assert train_irn['init_from'] == json.load(
         open(work_dir / 'steps' / 'train_cams.json'))['checkpoint']
