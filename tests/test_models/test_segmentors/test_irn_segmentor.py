@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -209,3 +210,43 @@ def test_crf_moves_the_refined_border_to_the_colour_edge():
         result = model.predict(inputs, [_sample(cams=_half_cam())])[0]
     pred = result.pred_sem_seg.data[0]
     assert (pred[:, :18] == 2).all() and (pred[:, 22:] == 0).all()
+
+
+def test_padding_feeds_the_network_padded_images_and_crops_back():
+    # IRN pads [image, mirrored image] at the bottom and right to 512 x 512
+    # before the network and crops the logits to the image's stride-4 grid
+    torch.manual_seed(0)
+    model = _model(test_cfg=dict(radius=3, pad_size=(48, 48))).eval()
+    x = torch.randn(1, 3, 30, 37)
+    with torch.no_grad():
+        boundary = model.predict_boundary(x)
+        pad = (0, 11, 0, 18)
+        plain = model.encode_decode(F.pad(x, pad), None)[..., :8, :10]
+        mirrored = model.encode_decode(F.pad(x.flip(-1), pad),
+                                       None)[..., :8, :10].flip(-1)
+        model.test_cfg.pad_size = None
+        unpadded = model.predict_boundary(x)
+        # a side longer than pad_size stays as it is
+        model.test_cfg.pad_size = (16, 48)
+        taller = model.predict_boundary(x)
+        model.test_cfg.pad_size = (30, 48)
+        wider = model.predict_boundary(x)
+    assert boundary.shape == unpadded.shape == (1, 1, 8, 10)
+    torch.testing.assert_close(boundary, ((plain + mirrored) / 2).sigmoid())
+    # GroupNorm's statistics saw the padding
+    assert not torch.allclose(boundary, unpadded, atol=1e-3)
+    torch.testing.assert_close(taller, wider)
+
+
+def test_the_walk_stays_on_each_images_grid_in_a_padded_batch():
+    model = _model().eval()
+    _constant_boundary(model, -8.0)  # no boundary: the walk spreads
+    short = _sample(size=(20, 40))  # its rows 20-31 are batch padding
+    # (no padding_size: postprocess_result leaves the padded rows to see)
+    short.set_metainfo(dict(ori_shape=(32, 40)))
+    with torch.no_grad():
+        scores = model.predict(torch.rand(1, 3, 32, 40),
+                               [short])[0].seg_logits.data
+    # nothing walked into the padded rows
+    assert scores[2, :20].min() > 0.25
+    assert scores[2, 20:].abs().sum() == 0
