@@ -15,10 +15,9 @@
 #   --cfg-options load_from=work_dirs/cam-nodetach_r50-tv_voc/iter_3305.pth
 # (tools/run_pipeline.py runs both stages and passes it).
 #
-# ReCAM's refinement settings where its scripts differ from IRN's, for the
-# IRN stage that follows: relation labels at conf_fg 0.35 / conf_bg 0.10
-# (IRN: 0.30 / 0.05), walked masks at background 0.28 (IRN: 0.25), no
-# padding of the test image to 512 (IRN pads), pseudo masks of train_aug.
+# The IRN stage that follows, with ReCAM's refinement settings where its
+# scripts differ from IRN's (relation labels at 0.35 / 0.10, walk
+# background 0.28, no 512 test padding): ./irn-recam_r50-tv_voc.py.
 #
 # Departures from the official code: those of ../irn/cam_r50-tv_voc.py
 # (data order, long-side draw, inference interpolation, validation, DDP),
