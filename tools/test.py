@@ -57,7 +57,9 @@ def use_tta(cfg):
     for key in ('tta_model', 'tta_pipeline'):
         if key not in cfg:
             raise KeyError(f'--tta needs `{key}` in the config (see '
-                           'configs/deeplabv3plus/ for an example)')
+                           'configs/deeplabv2/ for an example); CAM and IRN '
+                           'configs set their multi-scale + flip inference '
+                           'in model.test_cfg')
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model

@@ -79,3 +79,12 @@ def test_every_stage2_config_has_tta(path):
     scales, flips = cfg.tta_pipeline[1].transforms[:2]
     assert len(scales) > 1
     assert [flip.prob for flip in flips] == [0., 1.]
+
+
+def test_tta_needs_a_tta_pipeline(load_tool):
+    # CAM configs do their multi-scale + flip inside predict()
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'toy',
+                 'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py'))
+    with pytest.raises(KeyError, match='tta_pipeline'):
+        load_tool('test').use_tta(cfg)

@@ -57,7 +57,8 @@ class DenseCRFSegTTAModel(SegTTAModel):
             raise ValueError(
                 'DenseCRFSegTTAModel needs a segmentor with class scores '
                 '(out_channels > 1), got '
-                f'{type(self.module).__name__}')
+                f'{type(self.module).__name__}; CAM and IRN segmentors have '
+                'their own CRF (model.test_cfg.crf)')
         # postprocessing builds on models.utils: imported here, not above
         from mmseg_wsss.postprocessing import dense_crf
         self._dense_crf = dense_crf
