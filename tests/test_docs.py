@@ -62,7 +62,8 @@ SPAN_RE = re.compile(r'`([^`]+)`')
 CAMEL_RE = re.compile(r'^([A-Z][A-Za-z0-9]*)(\(.*\))?$', re.S)
 TYPE_RE = re.compile(r'''type\s*=\s*['"](\w+)['"]''')
 TOOL_RE = re.compile(
-    r'(?<![\w.-])((?:tools/(?:misc/)?|benchmarks/)?\w+\.(?:py|sh))(?![\w])')
+    r'(?<![\w.-])((?:tools/(?:misc/|dataset_converters/)?|benchmarks/)?'
+    r'\w+\.(?:py|sh))(?![\w])')
 FLAG_RE = re.compile(r'(?<![\w=-])(--[A-Za-z][\w-]*)')
 MAKE_RE = re.compile(r'(?<![\w./-])make\s+([\w-]+)((?:\s+\w+=(?:\'[^\']*\'|'
                      r'"[^"]*"|\S+))*)')
@@ -272,7 +273,10 @@ def resolve_tool(name: str) -> Optional[str]:
     if '/' in name:
         paths = [LAUNCHERS.get(name, name)]
     else:
-        paths = [f'{folder}/{name}' for folder in ('tools', 'tools/misc')]
+        paths = [
+            f'{folder}/{name}'
+            for folder in ('tools', 'tools/misc', 'tools/dataset_converters')
+        ]
         paths.append(f'benchmarks/{name}')
     for path in paths:
         if path.endswith('.py') and (REPO / path).is_file() and re.search(
