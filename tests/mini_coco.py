@@ -117,8 +117,14 @@ VAL = [[(1, 'poly'), (18, 'poly')], None, [(3, 'poly'), (59, 'poly')],
        [(90, 'poly'), (1, 'crowd')]]
 
 
-def make_mini_coco(root: str, seed: int = 0) -> Dict[str, dict]:
-    """Write the miniature COCO 2014 under ``root``.
+def make_mini_coco(
+    root: str,
+    seed: int = 0,
+    num_train: int = len(TRAIN),
+    num_val: int = len(VAL)
+) -> Dict[str, dict]:
+    """Write the miniature COCO 2014 under ``root``: the first
+    ``num_train`` train and ``num_val`` val images of the lists above.
 
     Returns:
         dict: image name -> ``split`` ('train2014' | 'val2014'),
