@@ -76,9 +76,13 @@ def _predict_setup(width: int, height: int, classes: int):
             img_path='bench.jpg',
             ori_shape=(height, width),
             img_shape=(height, width)))
+    # the walk's input: the CAMs at stride 4 (LoadCAMFromFile's
+    # strided_cams)
     sample.set_data(
         dict(
-            cams=torch.rand(classes, height, width, generator=gen),
+            strided_cams=torch.rand(
+                classes, (height - 1) // 4 + 1, (width - 1) // 4 + 1,
+                generator=gen),
             cam_classes=torch.arange(1, classes + 1)))
     return model, dict(inputs=[img], data_samples=[sample])
 
