@@ -99,6 +99,15 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='overrides of the stage-2 config (key=value)')
+    parser.add_argument(
+        '--global-batch',
+        choices=('accumulate', 'device', 'none'),
+        default='accumulate',
+        help="train every config at its recipe's global batch "
+        '(auto_scale_lr.base_batch_size, e.g. 16 for the 4xb4 stage 2) in '
+        'this one process: by gradient accumulation over its batch_size '
+        '(default), with the whole batch on the device, or none (the '
+        'configs as they are)')
     return parser.parse_args(argv)
 
 
@@ -140,7 +149,9 @@ def main(argv=None):
         num_pictures=args.num_pictures,
         irn_cfg=irn,
         stage2_labels=args.stage2_labels,
-        tune_thresholds_on_gt=args.tune_thresholds_on_gt)
+        tune_thresholds_on_gt=args.tune_thresholds_on_gt,
+        global_batch=None
+        if args.global_batch == 'none' else args.global_batch)
     results = pipeline.run(args.steps)
     print()
     print('\n'.join(pipeline.report_table(results)))

@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
 from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
                                            set_data_root, set_relation_dir)
+from mmseg_wsss.utils.scale_out import keep_global_batch
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import init_model
 from .pictures import cam_grid, prediction_grid
@@ -124,6 +125,17 @@ class WSSSPipeline:
             in steps 11-12, the CAM masks in a second stage 2 of the same
             config, steps ``train_seg_cam`` and ``eval_seg_cam``, for the
             report's comparison). Defaults to 'refined'.
+        global_batch (str, optional): How this single process trains each
+            config at its recipe's global batch (``auto_scale_lr.
+            base_batch_size``, e.g. 16 for the 4xb4 DeepLabV3+):
+            'accumulate' (gradient accumulation over micro-batches of the
+            config's ``batch_size``: its memory, BatchNorm over a micro-
+            batch), 'device' (the whole global batch on the device: BN over
+            it, as SyncBN over the recipe's GPUs, at its memory) or None
+            (the configs as they are). See
+            :func:`~mmseg_wsss.utils.scale_out.keep_global_batch`. Configs
+            without ``auto_scale_lr`` train as they are. Defaults to
+            'accumulate'.
         tune_thresholds_on_gt (bool): Export the CAM and refined masks at
             the background thresholds that score best on ``eval_split``'s
             ground-truth masks (steps 4 and 9), i.e. use pixel labels. By
@@ -144,7 +156,8 @@ class WSSSPipeline:
                  num_pictures: int = 4,
                  irn_cfg: Optional[Config] = None,
                  stage2_labels: str = 'refined',
-                 tune_thresholds_on_gt: bool = False):
+                 tune_thresholds_on_gt: bool = False,
+                 global_batch: Optional[str] = 'accumulate'):
         if stage2_labels not in ('refined', 'cam', 'both'):
             raise ValueError("stage2_labels must be 'refined', 'cam' or "
                              f"'both', got {stage2_labels!r}")
@@ -172,6 +185,7 @@ class WSSSPipeline:
         self.relation_dir = osp.join(self.work_dir, 'relation_labels')
         self.refined_dir = osp.join(self.work_dir, 'refined_labels')
         self.stage2_labels = stage2_labels if irn_cfg is not None else 'cam'
+        self.global_batch = global_batch
         self.tune_thresholds_on_gt = tune_thresholds_on_gt
         # with 'both', stage 2 trains on the refined masks, and a second
         # stage 2 of the same config on the CAM masks
@@ -257,6 +271,15 @@ class WSSSPipeline:
                      ('irn', self.irn_cfg), (2, self.stage2_cfg),
                      ('2cam', self.stage2_cam_cfg)))[stage]
 
+    def train_config(self, stage) -> Optional[Config]:
+        """The config that trains the network of ``stage`` ('1a', 1, 'irn',
+        2, '2cam'): at its recipe's global batch (``global_batch``)."""
+        cfg = self._stage_cfg(stage)
+        if cfg is None or self.global_batch is None or \
+                'auto_scale_lr' not in cfg:
+            return cfg
+        return keep_global_batch(cfg, world_size=1, mode=self.global_batch)
+
     def _train(self, stage) -> dict:
         """Steps 1, 3 and 7: train the network of ``stage`` ('1a', 1, 2)."""
         if self._stage_cfg(stage) is None:
@@ -276,8 +299,8 @@ class WSSSPipeline:
                 type='Pretrained',
                 checkpoint=init_from,
                 prefix='backbone.')
-        runner = self._runner(
-            self._stage_cfg(stage), work_dir, name, **options)
+        cfg = self.train_config(stage)
+        runner = self._runner(cfg, work_dir, name, **options)
         check_pretrained_files(runner.cfg)
         runner.train()
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
@@ -286,7 +309,10 @@ class WSSSPipeline:
             checkpoint=checkpoint,
             iters=runner.iter,
             resumed=resume,
-            init_from=init_from)
+            init_from=init_from,
+            batch_size=cfg.train_dataloader.batch_size,
+            accumulative_counts=cfg.optim_wrapper.get('accumulative_counts',
+                                                      1))
 
     def _checkpoint(self, stage) -> str:
         """The checkpoint that trained the network of ``stage``."""

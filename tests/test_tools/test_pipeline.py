@@ -35,8 +35,9 @@ def _tool():
 
 
 def _argv(data_root, work_dir):
+    # --global-batch none: the small batches below stay as they are
     return [
-        STAGE1, STAGE2, '--work-dir',
+        '--global-batch', 'none', STAGE1, STAGE2, '--work-dir',
         str(work_dir), '--data-root', data_root, '--num-pictures', '2',
         '--cfg-options-stage1', 'train_cfg.max_iters=6',
         'train_dataloader.batch_size=4', 'model.test_cfg.scales=[1.0,0.5]',
@@ -183,7 +184,7 @@ def test_refinement_steps_end_to_end(pipeline_run, eight_root,
             osp.join(pipeline_run, 'steps', f'{step}.json'),
             work_dir / 'steps')
     _tool().main([
-        STAGE1, STAGE2, '--work-dir',
+        '--global-batch', 'none', STAGE1, STAGE2, '--work-dir',
         str(work_dir), '--data-root', root, '--no-baseline', '--crf',
         '--irn-config', IRN, '--steps', 'pseudo_labels', 'eval_pseudo_labels',
         'relation_labels', 'train_irn', 'eval_refined', 'refined_labels',
@@ -254,7 +255,7 @@ def test_recam_runs_through_the_pipeline_export_and_irn(
     work_dir = tmp_path_factory.mktemp('pipeline_recam')
     short = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=4']
     _tool().main([
-        RECAM, STAGE2, '--work-dir',
+        '--global-batch', 'none', RECAM, STAGE2, '--work-dir',
         str(work_dir), '--data-root', root, '--irn-config', IRN, '--steps',
         'train_baseline', 'train_cams', 'eval_cams', 'pseudo_labels',
         'relation_labels', 'train_irn', 'eval_refined',
