@@ -226,7 +226,8 @@ def main(argv=None) -> None:
         mmcv = 'mmcv ' + importlib.metadata.version('mmcv')
     body = (f'{mmcv} on `{args.device}`; every shipped config: model built '
             'with random weights, one `train_step` (batch 2 of its training '
-            'pipeline) and one `test_step`, at 64 px crops on the toy set. '
+            'pipeline) and one `test_step`, at 64 px crops on the toy VOC and '
+            'the miniature COCO. '
             f'{len(configs) - failed} of {len(configs)} configs ran without '
             'a compiled op.\n\n' + common.markdown_table([
                 'config', 'model', 'modules from mmcv.ops', 'train_step',
