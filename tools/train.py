@@ -68,6 +68,7 @@ def main(argv=None):
     # load_from (e.g. stage 1b from stage 1a) or resume: no ImageNet weights
     skip_pretrained_under_checkpoint(cfg)
     check_pretrained_files(cfg)
+    cli.warn_cpu_training(cfg)
     init_cpu_dist(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

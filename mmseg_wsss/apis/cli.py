@@ -4,19 +4,23 @@ import argparse
 import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 from mmengine.logging import print_log
 
-from mmseg_wsss.utils.config_paths import (set_cfg_cam_dir, set_data_root,
-                                           set_pseudo_label_dir,
+from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
+                                           set_data_root, set_pseudo_label_dir,
                                            set_relation_dir)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 # Optimizer wrappers that already autocast (mmengine's and ours).
 AMP_OPTIM_WRAPPERS = ('AmpOptimWrapper', 'BF16AmpOptimWrapper')
+# A training crop of this side or more is VOC-sized: the VOC and COCO
+# configs crop 321-512 px, the toy ones 64-192 px.
+LARGE_CROP = 256
 
 
 def add_config_args(parser: argparse.ArgumentParser,
@@ -179,3 +183,62 @@ def enable_amp(cfg: Config) -> Optional[str]:
         wrapper.type = 'AmpOptimWrapper'
         wrapper.loss_scale = 'dynamic'
     return wrapper.type
+
+
+def training_crop(cfg: Config) -> Optional[Tuple[int, int]]:
+    """The (H, W) crop a config trains on: its data preprocessor's
+    ``size``, else the largest ``crop_size`` of its training pipeline
+    (nested ``transforms`` included); None if it has neither."""
+    size = cfg.get('model', {}).get('data_preprocessor', {}).get('size')
+    crops = [tuple(size)] if size else []
+    loader = cfg.get('train_dataloader')
+    stack = list(dataset_cfg(loader).get('pipeline', [])) if loader else []
+    while stack:
+        step = stack.pop()
+        if isinstance(step, (list, tuple)):
+            stack += step
+            continue
+        if step.get('crop_size'):
+            crop = step['crop_size']
+            crops.append((crop,
+                          crop) if isinstance(crop, int) else tuple(crop))
+        stack += step.get('transforms', [])
+    return max(crops, key=lambda c: c[0] * c[1]) if crops else None
+
+
+def warn_cpu_training(cfg: Config, device: Optional[str] = None) -> bool:
+    """Warn loudly when a VOC-sized config is about to train on the CPU.
+
+    mmengine's runner takes the CPU without a word when CUDA is missing
+    (a CPU-only torch, no driver, ``CUDA_VISIBLE_DEVICES`` empty); a
+    VOC-sized config then runs for days instead of hours. The warning says
+    why CUDA is missing as far as torch can tell.
+
+    Args:
+        cfg (Config): The training config.
+        device (str, optional): The device the runner will use. Defaults
+            to None, meaning mmengine's ``get_device()``.
+
+    Returns:
+        bool: Whether it warned: the device is the CPU and the training
+        crop has :data:`LARGE_CROP` px or more on a side.
+    """
+    device = device or get_device()
+    crop = training_crop(cfg)
+    if device != 'cpu' or crop is None or max(crop) < LARGE_CROP:
+        return False
+    if torch.version.cuda is None:
+        why = f'torch {torch.__version__} is a CPU-only build'
+    else:
+        why = (f'torch {torch.__version__} is built for CUDA '
+               f'{torch.version.cuda}, but torch.cuda.is_available() is '
+               'False (no GPU visible, or a driver older than that CUDA)')
+    print_log(
+        f'TRAINING ON THE CPU: {cfg.filename} trains on {crop[0]}x{crop[1]} '
+        f'crops, and no GPU is in use: {why}. mmengine falls back to the '
+        'CPU silently; one iteration of a VOC-sized config takes seconds '
+        'to minutes there (docs/real_scale.md). For a GPU torch see '
+        'docs/get_started.md#gpu.',
+        logger='current',
+        level=logging.WARNING)
+    return True
