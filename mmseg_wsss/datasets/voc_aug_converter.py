@@ -140,7 +140,7 @@ def extract_archive(archive: str, root_dir: str) -> str:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    print_log('', 'current')
+    bar.file.write('\n')  # the bar's line ends, as track_progress does
     os.replace(osp.join(work, root_dir), target)
     shutil.rmtree(work)
     return target
