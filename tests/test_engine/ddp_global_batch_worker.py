@@ -7,7 +7,7 @@ SupportNet after each, on its share of two global batches of 4 images: rank
 ``r`` gets images ``r`` and ``r + 2``, the share mmengine's samplers give
 it. It saves what the test compares with one process on the 4 images: the
 losses, MainNet's averaged gradients, the RCM memory, SupportNet, MainNet's
-BatchNorm statistics; also the
+BatchNorm statistics, and one step at 1 image per rank; also the
 losses of ``batch_scope='device'`` on its own images, the first indices its
 ``InfiniteSampler`` draws, and the lrs that ``tools/train.py --auto-scale-lr``
 gives the toy config at twice its global batch.
@@ -25,10 +25,16 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from tiny_cam_net import BACKBONE, labelled_batch  # noqa: E402
 
 #: Labels of the 8 images (two global batches of 4; C = 3)
-LABELS = ([1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1], [0, 1,
-                                                       1], [1, 0,
-                                                            0], [1, 1,
-                                                                 1], [0, 1, 0])
+LABELS = (
+    [1, 0, 1],
+    [0, 1, 0],
+    [1, 1, 0],
+    [0, 0, 1],
+    [0, 1, 1],
+    [1, 0, 0],
+    [1, 1, 1],
+    [0, 1, 0],
+)
 WORLD = 2
 
 
@@ -121,6 +127,15 @@ def main(out_dir: str) -> None:
         model, broadcast_buffers=False)
     record = train(model, batches, ddp)
 
+    # 1 image per rank: MAM's half of the global batch is rank 0's image,
+    # rank 1 runs no MAM (as ranks 4-7 at 8 GPUs x 1 image)
+    inputs, samples = global_batch(0)
+    single_image = build_model('global')
+    uneven = train(
+        single_image, [shard(inputs[:2], samples[:2], rank)],
+        torch.nn.parallel.DistributedDataParallel(
+            single_image, broadcast_buffers=False))
+
     device_model = build_model('device')
     device_losses = {
         k: float(v)
@@ -130,6 +145,7 @@ def main(out_dir: str) -> None:
     sampler = islice(InfiniteSampler(list(range(16)), seed=0), 8)
     result = dict(
         record=record,
+        uneven=uneven,
         memory=model.rcm_head.memory.state_dict(),
         main_bn={
             k: v

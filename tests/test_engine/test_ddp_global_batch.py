@@ -58,6 +58,23 @@ def test_losses_and_gradients_are_one_process_on_the_global_batch(
                     grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
+def test_one_image_per_rank_with_mam_on_one_rank(ranks):
+    """The 8 GPUs x 1 image case at 2 ranks: MAM's half of the global batch
+    is rank 0's image; rank 1 contributes 0 and still syncs gradients."""
+    from ddp_global_batch_worker import build_model, global_batch, train
+    inputs, samples = global_batch(0)
+    expected = train(build_model('global'), [(inputs[:2], samples[:2])])[0]
+    steps = [rank['uneven'][0] for rank in ranks]
+    assert steps[1]['losses']['cam.loss_mam'] == 0
+    for key, value in expected['losses'].items():
+        mean = (steps[0]['losses'][key] + steps[1]['losses'][key]) / 2
+        assert mean == pytest.approx(value, rel=1e-5), key
+    for step in steps:
+        for name, grad in expected['grads'].items():
+            torch.testing.assert_close(
+                step['grads'][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
 def test_memory_and_support_net_are_the_same_on_every_rank(ranks, single):
     model, _ = single
     memory = model.rcm_head.memory.state_dict()

@@ -82,13 +82,17 @@ def gather_global_batch(*tensors: Tensor) -> Tuple[List[Tensor], Tensor]:
     gathered = []
     for tensor in tensors:
         # all_gather needs one shape on every rank: pad to the largest batch
-        padded = tensor.detach().new_zeros((max(sizes), ) + tensor.shape[1:])
-        padded[:num] = tensor.detach()
+        # (and bytes for bool, which not every backend reduces)
+        values = tensor.detach()
+        if values.dtype == torch.bool:
+            values = values.to(torch.uint8)
+        padded = values.new_zeros((max(sizes), ) + values.shape[1:])
+        padded[:num] = values
         parts = all_gather(padded)
         stacked = torch.cat([part[:size] for part, size in zip(parts, sizes)])
         out = torch.empty_like(stacked)
         out[order] = stacked
-        gathered.append(out)
+        gathered.append(out.to(tensor.dtype))
     return gathered, local
 
 
