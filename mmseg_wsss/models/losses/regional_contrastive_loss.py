@@ -169,7 +169,8 @@ def leave_one_out_prototypes(
     if num_imgs < 2:
         raise ValueError(
             'leave_one_out_prototypes: leave-one-out needs batch >= 2 '
-            f'images per device, got a batch of {num_imgs}; raise '
+            f'images, got a batch of {num_imgs} (all DDP ranks with '
+            "rcm_head.batch_scope='global', else one device); raise "
             'train_dataloader.batch_size')
     if valid.shape != protos.shape[:2]:
         raise ValueError(
