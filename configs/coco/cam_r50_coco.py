@@ -1,5 +1,5 @@
 # Baseline CAM network (MainNet alone) on MS COCO 2014 train (82,783 images,
-# 80 classes; layout: docs/user_guides/coco.md).
+# 80 classes; layout: docs/user_guides/10_coco.md).
 # Name in mmseg's scheme: cam_r50-d16_1xb8-5e_coco14-384x384.
 # The VOC recipe (../wsss/cam_r50_voc.py) with COCO's classes and the
 # literature's 5 epochs (../_base_/schedules/schedule_5e_coco.py). CAM mIoU

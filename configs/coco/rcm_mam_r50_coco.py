@@ -5,7 +5,7 @@
 #   --cfg-options load_from=work_dirs/cam_r50_coco/iter_51735.pth
 # (tools/run_pipeline.py runs both stages and passes it). RCM keeps one
 # prototype memory slot per class and background: 81 x memory_size x D
-# floats (docs/user_guides/coco.md states the memory at 80 classes).
+# floats (docs/user_guides/10_coco.md states the memory at 80 classes).
 _base_ = [
     '../_base_/models/rcm_mam_r50.py', '../_base_/datasets/coco2014_wsss.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_5e_coco.py'

@@ -20,9 +20,10 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_wsss.utils import SPLIT_FILE, write_file_atomically
-from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
-                                           set_data_root, set_relation_dir)
+from mmseg_wsss.utils import write_file_atomically
+from mmseg_wsss.utils.config_paths import (dataset_cfg, dataset_metainfo,
+                                           set_cfg_cam_dir, set_data_root,
+                                           set_relation_dir, split_file)
 from mmseg_wsss.utils.scale_out import keep_global_batch
 from .evaluate_masks import evaluate_pseudo_labels
 from .inference import init_model
@@ -113,10 +114,11 @@ class WSSSPipeline:
             labels; None means no CRF. With ``irn_cfg``, not None also puts
             a CRF after the walk (the IRN's own ``test_cfg.crf`` or the
             defaults). Defaults to None.
-        pseudo_split (str): Split that gets pseudo labels.
-            Defaults to 'train_aug'.
-        eval_split (str): Split with masks that scores them.
-            Defaults to 'train'.
+        pseudo_split (str, optional): Split that gets pseudo labels.
+            Defaults to None: the split stage 1 trains on (VOC's
+            'train_aug', COCO's 'train').
+        eval_split (str, optional): Split with masks that scores them.
+            Defaults to None: the split stage 1 is tested on ('train').
         num_pictures (int): Images per picture. Defaults to 4.
         irn_cfg (Config, optional): IRN relation network config (e.g.
             ``configs/irn/*.py``). Defaults to None (no refinement).
@@ -151,8 +153,8 @@ class WSSSPipeline:
                  baseline_cfg: Optional[Config] = None,
                  data_root: Optional[str] = None,
                  crf: Optional[dict] = None,
-                 pseudo_split: str = 'train_aug',
-                 eval_split: str = 'train',
+                 pseudo_split: Optional[str] = None,
+                 eval_split: Optional[str] = None,
                  num_pictures: int = 4,
                  irn_cfg: Optional[Config] = None,
                  stage2_labels: str = 'refined',
@@ -176,8 +178,12 @@ class WSSSPipeline:
         self.data_root = dataset_cfg(
             self.stage1_cfg.test_dataloader).get('data_root')
         self.crf = crf
-        self.pseudo_split = pseudo_split
-        self.eval_split = eval_split
+        # the stage-1 test dataset names the ground truth: its split file's
+        # folder, mask folder and classes (VOC's layout or COCO's)
+        self.gt_dataset = dataset_cfg(self.stage1_cfg.test_dataloader)
+        self.pseudo_split = pseudo_split or _split_name(
+            dataset_cfg(self.stage1_cfg.train_dataloader))
+        self.eval_split = eval_split or _split_name(self.gt_dataset)
         self.num_pictures = num_pictures
         self.pseudo_dir = osp.join(self.work_dir, 'pseudo_labels')
         self.cam_dir = osp.join(self.work_dir, 'cams')
@@ -398,9 +404,20 @@ class WSSSPipeline:
 
     def eval_pseudo_labels(self) -> dict:
         """Step 6: pseudo-mask mIoU against the ground truth."""
-        metrics = evaluate_pseudo_labels(self.pseudo_dir, self.data_root,
-                                         self.eval_split)
+        metrics = self._evaluate_masks(self.pseudo_dir)
         return {k: _plain(v) for k, v in metrics.items()}
+
+    def _evaluate_masks(self, pred_dir: str) -> dict:
+        """mIoU of the masks in ``pred_dir`` on ``eval_split`` against the
+        ground truth of stage 1's test dataset, over its classes."""
+        return evaluate_pseudo_labels(
+            pred_dir,
+            self.data_root,
+            self.eval_split,
+            gt_dir=(self.gt_dataset.get('data_prefix', {}).get('seg_map_path')
+                    or 'SegmentationClass'),
+            class_names=dataset_metainfo(self.gt_dataset)['classes'],
+            ann_file=split_file(self.gt_dataset, self.eval_split))
 
     def relation_labels(self) -> dict:
         """Step 7: CAMs, relation labels and plain CAM masks."""
@@ -417,8 +434,7 @@ class WSSSPipeline:
         # images of eval_split outside pseudo_split (none on VOC) get their
         # CAMs and plain masks too; the others are found done and skipped
         self._export(self.plain_dir, self.eval_split, **common)
-        metrics = evaluate_pseudo_labels(self.plain_dir, self.data_root,
-                                         self.eval_split)
+        metrics = self._evaluate_masks(self.plain_dir)
         return dict(
             summary,
             relation=relation,
@@ -436,7 +452,7 @@ class WSSSPipeline:
         ``test_cfg`` updated with ``test_cfg``."""
         cfg = copy.deepcopy(self.irn_cfg)
         dataset = dataset_cfg(cfg.test_dataloader)
-        dataset['ann_file'] = SPLIT_FILE.format(split=split)
+        dataset['ann_file'] = split_file(dataset, split)
         if not with_masks:
             dataset['pipeline'] = copy.deepcopy(cfg.infer_pipeline)
         cfg.test_evaluator = evaluator
@@ -683,6 +699,11 @@ def baseline_config_of(cfg: Config) -> Optional[Config]:
         raise FileNotFoundError(
             f'{cfg.filename}: baseline_config {cfg.baseline_config!r} not '
             f'found ({err})') from err
+
+
+def _split_name(dataset: dict) -> str:
+    """The split a dataset config reads: its ``ann_file``'s stem."""
+    return osp.splitext(osp.basename(dataset['ann_file']))[0]
 
 
 def _plain(value):

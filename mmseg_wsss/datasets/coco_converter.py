@@ -150,7 +150,7 @@ def category_labels(categories: List[dict], ann_file: str) -> Dict[int, int]:
                 f'{ann_file}: category id {cat["id"]} ({cat["name"]!r}) is '
                 f'not a COCO 2014 category (that id is {expected}); '
                 'other class sets: tools/dataset_converters/'
-                'make_cls_labels.py and docs/user_guides/own_data.md')
+                'make_cls_labels.py and docs/user_guides/11_own_data.md')
     return id_to_label
 
 

@@ -1,6 +1,6 @@
 # MS COCO 2014 with image-level labels, in the layout that
 # tools/dataset_converters/coco_wsss.py writes next to the downloaded images
-# (docs/user_guides/coco.md). VOC's pipelines (voc12_wsss.py) unchanged.
+# (docs/user_guides/10_coco.md). VOC's pipelines (voc12_wsss.py) unchanged.
 # Splits as ReCAM's COCO code: train = every train2014 image (82,783; those
 # without objects are negatives of every class), val = every val2014 image
 # (40,504).
