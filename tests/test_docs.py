@@ -25,6 +25,10 @@ text, and what they show a reader must exist:
   flags in ``VAR='...'`` must belong to the tool of T's recipe that reads
   ``$(VAR)``.
 
+The VOC path's guides show, in order, every command that
+``tests/test_tools/test_voc_guides.py`` walks (``voc_guide.WALK``), so the
+walked commands and the documented ones are the same.
+
 Code that names a doc page (error messages, comments, configs) is checked
 too, so that moving a page fails here rather than in front of a user.
 ``test_a_doctored_snippet_fails`` feeds renamed paths, classes and flags to
@@ -41,6 +45,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set
 
 import pytest
+from voc_guide import WALK, guide_commands, missing_commands
 
 REPO = Path(__file__).resolve().parents[1]
 # the benchmarks' README is the docs' benchmarks page (docs/ links it)
@@ -376,6 +381,18 @@ def test_code_names_existing_doc_pages():
                 if name.startswith('docs/') and not (REPO / name).exists():
                     errors.append(f'{path.relative_to(REPO)}: {name}')
     assert errors == []
+
+
+def test_guides_show_the_walked_voc_commands():
+    assert missing_commands(guide_commands()) == []
+    # a guide that changes a walked command fails
+    shown = [' '.join(step.command.split()) for step in WALK]
+    doctored = shown[:3] + [shown[3].replace('--data-root', '--data')]
+    assert missing_commands(shown) == []
+    assert missing_commands(doctored + shown[4:]) == [WALK[3].command]
+    # so does one that shows them in another order
+    assert missing_commands(shown[1:] +
+                            shown[:1]) == [step.command for step in WALK[1:]]
 
 
 def test_external_classes_exist():

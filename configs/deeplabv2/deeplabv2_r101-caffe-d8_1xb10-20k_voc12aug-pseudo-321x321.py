@@ -15,6 +15,8 @@
 _base_ = [
     'mmseg::_base_/datasets/pascal_voc12.py', '../_base_/default_runtime.py'
 ]
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (321, 321)
 num_classes = 21
@@ -108,7 +110,9 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(
             img_path='JPEGImages',
-            seg_map_path='../../../work_dirs/pseudo_labels'),
+            # tools/train.py --pseudo-labels DIR; the default is a folder
+            # of the current directory, never of data_root
+            seg_map_path=osp.abspath('work_dirs/pseudo_labels')),
         ann_file='ImageSets/Segmentation/train_aug.txt',
         pipeline=train_pipeline))
 val_dataloader = dict(

@@ -22,9 +22,6 @@ from mmseg_wsss.utils.manifest import read_manifest
 from .inference import infer_dataset_cfg
 from .pseudo_labels import manifest_settings, run_export, set_writer_run
 
-# the IRN test settings that change the refined masks
-REFINE_KEYS = ('radius', 'beta', 'exp_times', 'bg_thr', 'flip', 'crf')
-
 
 def refined_export_cfg(config: Union[str, Path, Config],
                        checkpoint: str,
@@ -80,8 +77,8 @@ def refined_export_cfg(config: Union[str, Path, Config],
     cams = _cam_dir(cfg)
     cams_manifest = read_manifest(cams) if osp.isdir(cams) else None
     settings = dict(
-        test_cfg={k: test_cfg[k]
-                  for k in REFINE_KEYS if k in test_cfg},
+        # the walk's settings (radius, beta, exp_times, bg_thr, flip, crf)
+        test_cfg=dict(test_cfg),
         # the CAMs walked: what made them, as their folder's manifest says
         cams=None if cams_manifest is None else cams_manifest['settings'])
     # the model's prediction is the refined mask: written as it is
