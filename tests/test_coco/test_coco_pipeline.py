@@ -1,9 +1,9 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """tools/run_pipeline.py end to end on a toy COCO 2014 (one tiny run): the
-method, pseudo labels, the second stage and the pictures over 80 classes,
-splits and ground truth in COCO's layout. (IRN's steps on COCO run the same
-code on the IRN config's outputs; the IRN toy COCO config trains in
-test_toy_coco_configs.py.)"""
+method, pseudo labels with a dense CRF, the second stage and the pictures
+over 80 classes, splits and ground truth in COCO's layout. (IRN's steps run
+the same code on the IRN config's outputs; the IRN toy COCO config trains
+in test_toy_coco_configs.py.)"""
 import json
 import math
 import os
@@ -34,9 +34,9 @@ def coco_pipeline(tmp_path_factory, load_tool):
     work_dir = str(tmp_path_factory.mktemp('coco_pipeline'))
     load_tool('run_pipeline').main([
         STAGE1, STAGE2, '--no-baseline', '--work-dir', work_dir, '--data-root',
-        root, '--num-pictures', '2', '--global-batch', 'none',
+        root, '--num-pictures', '2', '--global-batch', 'none', '--crf',
         '--cfg-options-stage1', *QUICK, 'model.test_cfg.scales=[1.0]',
-        '--cfg-options-irn', *QUICK, '--cfg-options-stage2', *QUICK
+        '--cfg-options-stage2', *QUICK
     ])
     return work_dir, truth
 
@@ -49,7 +49,8 @@ def test_every_stage_over_coco_classes(coco_pipeline):
         re.findall(
             r'^\| ((?:CAM|pseudo masks|segmentation)[^|]*) \| \w+ \| '
             r'([^|]+) \|', report, re.M))
-    for row in ('CAM, stage 1 (method)', 'pseudo masks, CAM', 'segmentation'):
+    for row in ('CAM, stage 1 (method)', 'pseudo masks, CAM+CRF',
+                'segmentation'):
         assert math.isfinite(float(rows[row])), row
     with open(osp.join(work_dir, 'steps', 'eval_cams.json')) as f:
         cams = json.load(f)
