@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import mmengine.fileio as fileio
 import numpy as np
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -14,6 +15,9 @@ from .integrity import check_image_bytes, check_mask_matches_image
 from .label_sources import labels_from_mask, labels_from_xml, load_cls_labels
 
 LABEL_SOURCES = ('auto', 'cls_labels', 'xml', 'mask')
+# (source, file or folder) pairs already logged by this process: the
+# datasets of one config that read the same labels say so once
+_LOGGED_LABEL_SOURCES = set()
 
 
 @DATASETS.register_module()
@@ -162,6 +166,23 @@ class WeakSegDataset(BaseSegDataset):
             return 'xml'
         return 'mask'
 
+    def _log_label_source(self, source: str) -> None:
+        """Log once per process where the image labels come from."""
+        origin = dict(
+            cls_labels=self.cls_labels_file,
+            xml=self.xml_dir,
+            mask=self.data_prefix.get('seg_map_path'))[source]
+        if (source, origin) in _LOGGED_LABEL_SOURCES:
+            return
+        _LOGGED_LABEL_SOURCES.add((source, origin))
+        how = ('' if self.label_source != 'auto' else
+               " (label_source='auto': the first of the class label file, "
+               'the XML folder and the masks that exists)')
+        print_log(
+            f'{type(self).__name__}: image labels from {source}, {origin}'
+            f'{how}',
+            logger='current')
+
     def _img_path(self, name: str) -> str:
         """The image path of an image name."""
         return osp.join(self.data_prefix['img_path'], name + self.img_suffix)
@@ -246,6 +267,7 @@ class WeakSegDataset(BaseSegDataset):
                 check_mask_matches_image(seg_map_path, img_path,
                                          self.backend_args)
         source = self._resolve_label_source()
+        self._log_label_source(source)
         all_labels = self._image_labels(source, names, seg_map_paths)
 
         data_list, unlabeled = [], []
