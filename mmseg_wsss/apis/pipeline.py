@@ -433,7 +433,9 @@ class WSSSPipeline:
             **common)
         # images of eval_split outside pseudo_split (none on VOC) get their
         # CAMs and plain masks too; the others are found done and skipped
-        self._export(self.plain_dir, self.eval_split, **common)
+        # (COCO scores the split it labels: nothing to add)
+        if self.eval_split != self.pseudo_split:
+            self._export(self.plain_dir, self.eval_split, **common)
         metrics = self._evaluate_masks(self.plain_dir)
         return dict(
             summary,

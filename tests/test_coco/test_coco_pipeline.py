@@ -1,9 +1,8 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """tools/run_pipeline.py end to end on a toy COCO 2014 (one tiny run): the
-method, pseudo labels with a dense CRF, the second stage and the pictures
-over 80 classes, splits and ground truth in COCO's layout. (IRN's steps run
-the same code on the IRN config's outputs; the IRN toy COCO config trains
-in test_toy_coco_configs.py.)"""
+method, pseudo labels with a dense CRF, IRN's refinement, the second stage
+and the pictures over 80 classes, splits and ground truth in COCO's
+layout."""
 import json
 import math
 import os
@@ -21,6 +20,7 @@ TOY = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     'toy')
 STAGE1 = osp.join(TOY, 'rcm-mam_r18-tiny_1xb8-300it_toycoco-96x96.py')
+IRN = osp.join(TOY, 'irn_r18-tiny_1xb8-300it_toycoco-192x192.py')
 STAGE2 = osp.join(TOY, 'deeplabv3plus_r18-tiny_1xb8-300it_toycoco-96x96.py')
 QUICK = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=4']
 
@@ -33,9 +33,10 @@ def coco_pipeline(tmp_path_factory, load_tool):
     convert_coco(root)
     work_dir = str(tmp_path_factory.mktemp('coco_pipeline'))
     load_tool('run_pipeline').main([
-        STAGE1, STAGE2, '--no-baseline', '--work-dir', work_dir, '--data-root',
-        root, '--num-pictures', '2', '--global-batch', 'none', '--crf',
-        '--cfg-options-stage1', *QUICK, 'model.test_cfg.scales=[1.0]',
+        STAGE1, STAGE2, '--no-baseline', '--irn-config', IRN, '--work-dir',
+        work_dir, '--data-root', root, '--num-pictures', '2', '--global-batch',
+        'none', '--crf', '--cfg-options-stage1', *QUICK,
+        'model.test_cfg.scales=[1.0]', '--cfg-options-irn', *QUICK,
         '--cfg-options-stage2', *QUICK
     ])
     return work_dir, truth
@@ -50,18 +51,19 @@ def test_every_stage_over_coco_classes(coco_pipeline):
             r'^\| ((?:CAM|pseudo masks|segmentation)[^|]*) \| \w+ \| '
             r'([^|]+) \|', report, re.M))
     for row in ('CAM, stage 1 (method)', 'pseudo masks, CAM+CRF',
-                'segmentation'):
+                'pseudo masks, refined (IRN)', 'segmentation'):
         assert math.isfinite(float(rows[row])), row
     with open(osp.join(work_dir, 'steps', 'eval_cams.json')) as f:
         cams = json.load(f)
     # 81 classes, COCO's last among them
     assert 'IoU.toothbrush' in cams and 'IoU.background' in cams
     train = [n for n, t in truth.items() if t['split'] == 'train2014']
-    pngs = [
-        f for f in os.listdir(osp.join(work_dir, 'pseudo_labels'))
-        if f.endswith('.png')
-    ]
-    assert sorted(pngs) == sorted(n + '.png' for n in train)
+    for folder in ('pseudo_labels', 'refined_labels'):
+        pngs = [
+            f for f in os.listdir(osp.join(work_dir, folder))
+            if f.endswith('.png')
+        ]
+        assert sorted(pngs) == sorted(n + '.png' for n in train), folder
     for name in train:
         label = read_index_png(
             osp.join(work_dir, 'pseudo_labels', name + '.png'))
