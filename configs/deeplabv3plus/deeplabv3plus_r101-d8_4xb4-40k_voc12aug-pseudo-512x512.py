@@ -19,13 +19,17 @@ model = dict(
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
-        type='PascalVOCDataset',
+        # mmseg's PascalVOCDataset reading split files as the first stage
+        # does (DeepLab-style lines too), every pseudo label checked
+        type='VOCSegDataset',
         data_root=data_root,
         data_prefix=dict(
             img_path='JPEGImages',
             seg_map_path=osp.abspath('work_dirs/pseudo_labels')),
         ann_file='ImageSets/Segmentation/train_aug.txt',
         pipeline={{_base_.train_pipeline}}))
+val_dataloader = dict(dataset=dict(type='VOCSegDataset'))
+test_dataloader = val_dataloader
 # mmseg-wsss' CheckpointHook: a crash while saving leaves the previous
 # checkpoint and `last_checkpoint` loadable; of the schedule's ten
 # checkpoints (every 4,000 iterations) the last two are kept.

@@ -98,7 +98,7 @@ def _pngs(folder):
     return sorted(f for f in os.listdir(folder) if f.endswith('.png'))
 
 
-def test_walk_the_voc_guides(tmp_path, monkeypatch, load_tool):
+def test_walk_the_voc_guides(tmp_path, monkeypatch, load_tool, capsys):
     # mmengine formats every config it logs or dumps with yapf (several per
     # runner, 11 runners): most of the walk's time. Unformatted, the text
     # is the same Python.
@@ -107,7 +107,7 @@ def test_walk_the_voc_guides(tmp_path, monkeypatch, load_tool):
     os.makedirs(tmp_path / 'data')
     truth = make_mini_devkit(tmp_path / 'data').truth
     monkeypatch.chdir(tmp_path)
-    results = []
+    results, argvs = [], {}
     for step in WALK:
         argv = shlex.split(step.command)
         assert argv[0] == 'python' and argv[1].startswith('tools/')
@@ -115,6 +115,7 @@ def test_walk_the_voc_guides(tmp_path, monkeypatch, load_tool):
         toy_config = TOY.get(argv[2], '')
         args = _small(tool, _toy_argv(argv[2:]), toy_config)
         main = load_tool(tool).main
+        argvs[step.command] = (tool, args)
         if step.refused is None:
             results.append((step.command, main(args)))
             continue
@@ -146,6 +147,14 @@ def test_walk_the_voc_guides(tmp_path, monkeypatch, load_tool):
         with Image.open(f'work_dirs/refined_labels/{name}.png') as png:
             labels = set(np.unique(png).tolist()) - {0, 255}
         assert labels <= set(np.flatnonzero(truth.labels[name]) + 1), name
+
+    # a rerun of the refined export resumes: every image is done
+    tool, args = next(argvs[c] for c in argvs
+                      if c.startswith('python tools/make_refined_labels.py'))
+    capsys.readouterr()
+    load_tool(tool).main(args)
+    assert f'0 images written, {len(train_aug)} skipped' in \
+        capsys.readouterr().out
 
     metrics = dict(results)
     # the IRN test scores as the pipeline does: the sweep's best and the
