@@ -138,8 +138,8 @@ def make_mini_coco(
     truth = {}
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     ann_id = 1
-    for split, specs, first_id in (('train2014', TRAIN, 9), ('val2014', VAL,
-                                                             42)):
+    for split, specs, first_id in (('train2014', TRAIN[:num_train], 9),
+                                   ('val2014', VAL[:num_val], 42)):
         os.makedirs(osp.join(root, split), exist_ok=True)
         images, annotations = [], []
         for k, spec in enumerate(specs):

@@ -32,7 +32,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--split',
         default='train_aug',
-        help='split under ImageSets/Segmentation (default: train_aug)')
+        help='split name, read from {split}.txt beside the train '
+        "dataset's ann_file (ImageSets/Segmentation/ on VOC, ImageSets/ on "
+        'COCO; default: train_aug)')
     parser.add_argument(
         '--crf',
         action='store_true',

@@ -14,6 +14,30 @@ from mmseg.evaluation import IoUMetric
 
 from mmseg_wsss.utils import (IGNORE_INDEX, SPLIT_FILE, read_index_png,
                               read_split_names, show_names)
+from mmseg_wsss.utils.config_paths import dataset_metainfo, split_file
+
+
+def ground_truth_of(dataset: dict, split: str) -> dict:
+    """Where a dataset config keeps the ground truth of ``split``: the
+    keyword arguments of :func:`evaluate_pseudo_labels` but ``pred_dir``.
+
+    Args:
+        dataset (dict): A dataset config with masks (e.g. the innermost
+            dataset of a CAM config's ``test_dataloader``).
+        split (str): Split name; its file lies beside ``ann_file``.
+
+    Returns:
+        dict: ``data_root``, ``split``, ``gt_dir`` (the dataset's
+        ``seg_map_path``, else 'SegmentationClass'), ``class_names`` and
+        ``ann_file``.
+    """
+    gt_dir = (dataset.get('data_prefix') or {}).get('seg_map_path')
+    return dict(
+        data_root=dataset['data_root'],
+        split=split,
+        gt_dir=gt_dir or 'SegmentationClass',
+        class_names=dataset_metainfo(dataset)['classes'],
+        ann_file=split_file(dataset, split))
 
 
 def evaluate_pseudo_labels(pred_dir: str,

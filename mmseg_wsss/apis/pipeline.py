@@ -21,11 +21,11 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_wsss.utils import write_file_atomically
-from mmseg_wsss.utils.config_paths import (dataset_cfg, dataset_metainfo,
-                                           set_cfg_cam_dir, set_data_root,
-                                           set_relation_dir, split_file)
+from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
+                                           set_data_root, set_relation_dir,
+                                           split_file)
 from mmseg_wsss.utils.scale_out import keep_global_batch
-from .evaluate_masks import evaluate_pseudo_labels
+from .evaluate_masks import evaluate_pseudo_labels, ground_truth_of
 from .inference import init_model
 from .pictures import cam_grid, prediction_grid
 from .pretrained import (check_pretrained_files,
@@ -411,13 +411,7 @@ class WSSSPipeline:
         """mIoU of the masks in ``pred_dir`` on ``eval_split`` against the
         ground truth of stage 1's test dataset, over its classes."""
         return evaluate_pseudo_labels(
-            pred_dir,
-            self.data_root,
-            self.eval_split,
-            gt_dir=(self.gt_dataset.get('data_prefix', {}).get('seg_map_path')
-                    or 'SegmentationClass'),
-            class_names=dataset_metainfo(self.gt_dataset)['classes'],
-            ann_file=split_file(self.gt_dataset, self.eval_split))
+            pred_dir, **ground_truth_of(self.gt_dataset, self.eval_split))
 
     def relation_labels(self) -> dict:
         """Step 7: CAMs, relation labels and plain CAM masks."""

@@ -39,11 +39,11 @@ def coco_pipeline(tmp_path_factory, load_tool):
         'model.test_cfg.scales=[1.0]', '--cfg-options-irn', *QUICK,
         '--cfg-options-stage2', *QUICK
     ])
-    return work_dir, truth
+    return work_dir, truth, root
 
 
 def test_every_stage_over_coco_classes(coco_pipeline):
-    work_dir, truth = coco_pipeline
+    work_dir, truth, _ = coco_pipeline
     with open(osp.join(work_dir, 'report.md')) as f:
         report = f.read()
     rows = dict(
@@ -73,3 +73,16 @@ def test_every_stage_over_coco_classes(coco_pipeline):
         if not truth[name]['labels'].any():
             assert not label.any(), 'an image without objects is background'
     assert osp.isfile(osp.join(work_dir, 'cam_grid.png'))
+
+
+def test_eval_pseudo_labels_reads_the_layout_from_a_config(
+        coco_pipeline, load_tool):
+    work_dir, _, root = coco_pipeline
+    metrics = load_tool('eval_pseudo_labels').main([
+        osp.join(work_dir, 'pseudo_labels'), '--config', STAGE1, '--data-root',
+        root
+    ])
+    with open(osp.join(work_dir, 'steps', 'eval_pseudo_labels.json')) as f:
+        step = json.load(f)
+    assert metrics['num_images'] == 6 and len(metrics['IoU']) == 81
+    assert metrics['mIoU'] == step['mIoU']
