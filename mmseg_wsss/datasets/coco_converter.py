@@ -22,6 +22,7 @@ pycocotools and writes into ``out_dir`` (default ``COCO_ROOT``)::
 import io
 import json
 import os.path as osp
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -136,21 +137,28 @@ def _paint_one(task: tuple) -> str:
 def category_labels(categories: List[dict], ann_file: str) -> Dict[int, int]:
     """COCO category id -> label 1..80, checking the file's categories.
 
+    A category is mapped by its id; a name other than COCO's for that id
+    (an older spelling, a renamed class) is warned about, not refused.
+
     Raises:
-        ValueError: A category has an id or name that is not COCO's; the
+        ValueError: A category has an id that is not one of COCO's 80; the
             message names the file.
     """
     id_to_label = {cid: i + 1 for i, cid in enumerate(COCO_CATEGORY_IDS)}
     for cat in categories:
         label = id_to_label.get(cat['id'])
-        if label is None or COCO_CLASSES[label - 1] != cat['name']:
-            expected = ('no COCO category'
-                        if label is None else repr(COCO_CLASSES[label - 1]))
+        if label is None:
             raise ValueError(
                 f'{ann_file}: category id {cat["id"]} ({cat["name"]!r}) is '
-                f'not a COCO 2014 category (that id is {expected}); '
-                'other class sets: tools/dataset_converters/'
-                'make_cls_labels.py and docs/user_guides/11_own_data.md')
+                'not one of the 80 COCO 2014 categories; other class sets: '
+                'tools/dataset_converters/make_cls_labels.py and '
+                'docs/user_guides/11_own_data.md')
+        if COCO_CLASSES[label - 1] != cat['name']:
+            warnings.warn(
+                f'{ann_file}: category id {cat["id"]} is named '
+                f'{cat["name"]!r}, COCO calls it '
+                f'{COCO_CLASSES[label - 1]!r}; it becomes label {label} by '
+                'its id')
     return id_to_label
 
 

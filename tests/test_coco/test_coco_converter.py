@@ -51,8 +51,11 @@ def test_category_ids_map_to_labels_in_id_order(mini_coco):
     assert sorted(mapping.values()) == list(range(1, 81))
     with pytest.raises(ValueError, match="x.json: category id 12 .'hat'."):
         category_labels([dict(id=12, name='hat')], 'x.json')
-    with pytest.raises(ValueError, match="that id is 'person'"):
-        category_labels([dict(id=1, name='people')], 'x.json')
+    with pytest.warns(
+            UserWarning,
+            match="named 'people', COCO calls it "
+            "'person'; it becomes label 1"):
+        assert category_labels([dict(id=1, name='people')], 'x.json')[1] == 1
 
 
 def test_masks_labels_and_splits(toy_coco):
