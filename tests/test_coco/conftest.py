@@ -1,24 +1,24 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""The miniature COCO 2014 of tests/mini_coco.py, raw and converted."""
+"""The toy COCO 2014 (mmseg_wsss/datasets/toy_coco.py), raw and converted."""
 import pytest
-from mini_coco import make_mini_coco
 
 from mmseg_wsss.datasets.coco_converter import convert_coco
+from mmseg_wsss.datasets.toy_coco import make_toy_coco
 
 
 @pytest.fixture(scope='session')
 def mini_coco(tmp_path_factory):
-    """``(root, truth)`` of a miniature COCO 2014, not converted; treat it
+    """``(root, truth)`` of a toy COCO 2014, not converted; treat it
     as read-only."""
     root = str(tmp_path_factory.mktemp('mini_coco'))
-    return root, make_mini_coco(root)
+    return root, make_toy_coco(root)
 
 
 @pytest.fixture(scope='session')
 def toy_coco(tmp_path_factory):
-    """A miniature COCO 2014 converted in place (the data root of the toy
+    """A toy COCO 2014 converted in place (the data root of the toy
     COCO configs); treat it as read-only."""
     root = str(tmp_path_factory.mktemp('toy_coco'))
-    truth = make_mini_coco(root)
+    truth = make_toy_coco(root)
     convert_coco(root)
     return root, truth

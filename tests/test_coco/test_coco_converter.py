@@ -1,5 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""tools/dataset_converters/coco_wsss.py on a miniature COCO 2014: masks
+"""tools/dataset_converters/coco_wsss.py on a toy COCO 2014: masks
 against the polygons and crowds, labels against the annotations, splits,
 reruns and bad input."""
 import json
@@ -9,10 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from mini_coco import USED
 
 from mmseg_wsss.datasets import WeakCOCODataset, load_cls_labels
 from mmseg_wsss.datasets.coco_converter import category_labels, paint_instances
+from mmseg_wsss.datasets.toy_coco import USED
 from mmseg_wsss.utils import read_index_png, read_split_names
 
 

@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 import pytest
-from mini_coco import make_mini_coco
 
 from mmseg_wsss.datasets.coco_converter import convert_coco
+from mmseg_wsss.datasets.toy_coco import make_toy_coco
 from mmseg_wsss.utils import read_index_png
 
 TOY = osp.join(
@@ -29,7 +29,7 @@ QUICK = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=4']
 def coco_pipeline(tmp_path_factory, load_tool):
     # 6 train images (one without objects) and 2 val images, converted
     root = str(tmp_path_factory.mktemp('pipeline_coco'))
-    truth = make_mini_coco(root, num_train=6, num_val=2)
+    truth = make_toy_coco(root, num_train=6, num_val=2)
     convert_coco(root)
     work_dir = str(tmp_path_factory.mktemp('coco_pipeline'))
     load_tool('run_pipeline').main([

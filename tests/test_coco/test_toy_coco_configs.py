@@ -1,5 +1,5 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""The toy COCO configs through the real tools on a converted miniature
+"""The toy COCO configs through the real tools on a converted toy
 COCO 2014: tools/train.py and tools/test.py with --data-root."""
 import os.path as osp
 

@@ -1,6 +1,6 @@
-# A toy COCO 2014 (tests/mini_coco.py writes one: 14 + 4 images of at most
-# 64 px, converted by tools/dataset_converters/coco_wsss.py): COCO's layout
-# and classes with the toy VOC pipeline's scale.
+# A toy COCO 2014 (tools/misc/make_toy_coco.py writes one: 14 + 4 images of
+# at most 64 px, converted by tools/dataset_converters/coco_wsss.py): COCO's
+# layout and classes with the toy VOC pipeline's scale.
 _base_ = './coco2014_wsss.py'
 data_root = 'data/toy_coco'
 crop_size = (96, 96)

@@ -1,8 +1,8 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""A miniature MS COCO 2014 in its published layout, and the truth of its
-conversion.
+"""A toy MS COCO 2014 in its published layout, and the truth of its
+conversion (the toy COCO configs' data and the converter's test set).
 
-``make_mini_coco(root)`` writes::
+``make_toy_coco(root)`` writes::
 
     root/train2014/COCO_train2014_{id:012d}.jpg     (14 images, <= 64 px)
     root/val2014/COCO_val2014_{id:012d}.jpg         (4 images)
@@ -13,7 +13,8 @@ five of them, the first and last ids among them. Objects are polygons
 (rectangles and triangles) or, for crowds, uncompressed RLEs; one train
 image has a crowd partly under an object, one has overlapping objects, one
 train and one val image have no annotation. The truth is computed here
-from the geometry, not by pycocotools.
+from the geometry, not by pycocotools. ``tools/misc/make_toy_coco.py``
+writes and converts it (``configs/toy/*toycoco*`` read it).
 """
 import json
 import os
@@ -22,6 +23,8 @@ from typing import Dict, List
 
 import numpy as np
 from PIL import Image
+
+from .coco_wsss import WeakCOCODataset
 
 # the five categories used: (COCO id, name, label 1..80 counted by hand:
 # the id minus the gaps below it, 12 26 29 30 45)
@@ -41,7 +44,6 @@ def _categories() -> List[dict]:
     """All 80 categories of the official files. Their names come from the
     package's class list (the converter checks them); the five used are
     checked against the names written above."""
-    from mmseg_wsss.datasets import WeakCOCODataset
     names = WeakCOCODataset.METAINFO['classes'][1:]
     ids = [i for i in range(1, 91) if i not in GAPS]
     assert len(ids) == 80
@@ -117,13 +119,13 @@ VAL = [[(1, 'poly'), (18, 'poly')], None, [(3, 'poly'), (59, 'poly')],
        [(90, 'poly'), (1, 'crowd')]]
 
 
-def make_mini_coco(
+def make_toy_coco(
     root: str,
     seed: int = 0,
     num_train: int = len(TRAIN),
     num_val: int = len(VAL)
 ) -> Dict[str, dict]:
-    """Write the miniature COCO 2014 under ``root``: the first
+    """Write the toy COCO 2014 under ``root``: the first
     ``num_train`` train and ``num_val`` val images of the lists above.
 
     Returns:
