@@ -74,7 +74,9 @@ def test_export_config():
         workers=2,
         work_dir='logs')
     assert cfg.model.test_cfg == dict(bg_thr=0.3)
-    assert out.model.test_cfg == dict(bg_thr=0.3, labels='gt', crf=None)
+    # with cam_dir the CAMs carry IRN's walk input too
+    assert out.model.test_cfg == dict(
+        bg_thr=0.3, labels='gt', crf=None, strided_cams=True)
     loader = out.test_dataloader
     assert (loader.batch_size, loader.num_workers) == (1, 2)
     assert loader.sampler == dict(
@@ -139,7 +141,8 @@ def test_resume_overwrite_and_stale_temp_files(toy_cfg, toy_cam_checkpoint,
     assert (summary['written'], summary['skipped']) == (4, 0)
     pngs = sorted(f for f in os.listdir(out_dir) if f.endswith('.png'))
     first = read_files(out_dir)
-    assert first == {f: read_files(reference)[f] for f in pngs}
+    reference_files = read_files(reference)
+    assert {f: first[f] for f in pngs} == {f: reference_files[f] for f in pngs}
     for fname in pngs:
         os.utime(osp.join(out_dir, fname), (0, 0))
     # leftovers of a killed run: a temp file of a done image and of an image
