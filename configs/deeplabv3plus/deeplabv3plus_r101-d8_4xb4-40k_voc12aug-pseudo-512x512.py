@@ -34,7 +34,10 @@ test_dataloader = val_dataloader
 # checkpoint and `last_checkpoint` loadable; of the schedule's ten
 # checkpoints (every 4,000 iterations) the last two are kept.
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', max_keep_ckpts=2))
+    checkpoint=dict(type='AtomicCheckpointHook', max_keep_ckpts=2),
+    # the heads' num_classes against the dataset's classes (as in
+    # ../_base_/default_runtime.py, which this config does not inherit)
+    num_class_check=dict(type='NumClassCheckHook'))
 # tools/test.py --tta uses mmseg's `tta_pipeline` of the VOC base (scales
 # 0.5-1.75 + flip) and `tta_model` of its default runtime (SegTTAModel),
 # both inherited unchanged.

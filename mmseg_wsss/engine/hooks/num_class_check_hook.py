@@ -2,7 +2,7 @@
 from typing import List, Tuple
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.models import BaseSegmentor
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -78,6 +78,9 @@ class NumClassCheckHook(Hook):
             return
         model = runner.model
         if is_model_wrapper(model):
+            model = model.module
+        # tools/test.py --tta wraps the segmentor in mmseg's SegTTAModel
+        if isinstance(model, BaseTTAModel):
             model = model.module
         mismatches = class_count_mismatches(model, len(classes))
         if not mismatches:
