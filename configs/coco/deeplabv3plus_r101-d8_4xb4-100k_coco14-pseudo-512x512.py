@@ -5,9 +5,12 @@
 # converted masks, 81 classes, crowd regions ignored (255). The WSSS
 # papers' COCO second stage (ReCAM / LPCAM: DeepLab-v2 R101, 81 classes,
 # 100k iterations, batch 10 x 2) sets the schedule: 100k iterations here at
-# mmseg's batch 16. Point it at the pseudo labels with one value:
-#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
+# mmseg's batch 16. Point it at the pseudo labels with tools/train.py
+# --pseudo-labels DIR (default: work_dirs/pseudo_labels of the current
+# directory, never of data_root).
 _base_ = '../deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-pseudo-512x512.py'  # noqa: E501
+import os.path as osp  # noqa: E402 (after _base_: mmengine's old-style config)
+
 data_root = 'data/coco'
 model = dict(
     decode_head=dict(num_classes=81), auxiliary_head=dict(num_classes=81))
@@ -17,7 +20,7 @@ train_dataloader = dict(
         type='WeakCOCODataset',
         data_root=data_root,
         data_prefix=dict(
-            img_path='', seg_map_path='../../work_dirs/pseudo_labels'),
+            img_path='', seg_map_path=osp.abspath('work_dirs/pseudo_labels')),
         ann_file='ImageSets/train.txt',
         pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(
