@@ -20,7 +20,9 @@ Every process-wide effect of ``import mmseg_wsss``, and where it comes from:
 - Stack adapters (:mod:`mmseg_wsss.compat`), each only where its defect is
   present: a stand-in ``mmcv.ops`` module (mmcv-lite), mmcv-lite's
   ``MultiScaleDeformableAttention`` import warning silenced at its one
-  import, mmcv's ``adjust_hue`` (numpy 2).
+  import, setuptools' ``pkg_resources`` deprecation warning (which
+  mmengine re-triggers on every ``mmseg::`` config) filtered, mmcv's
+  ``adjust_hue`` (numpy 2).
 
 Not an import effect: starting gloo DDP on a machine without CUDA. The tools
 and :func:`mmseg_wsss.apis.make_pseudo_labels` call
@@ -31,7 +33,7 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .compat import (import_mmcv_transformer_quietly, patch_mmcv_adjust_hue,
-                     patch_mmcv_ops)
+                     patch_mmcv_ops, silence_pkg_resources_warning)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -50,6 +52,7 @@ patch_mmcv_ops()
 # mmcv-lite's MultiScaleDeformableAttention warning, before mmseg imports
 # mmcv.cnn.bricks.transformer and prints it on every command
 import_mmcv_transformer_quietly()
+silence_pkg_resources_warning()
 patch_mmcv_adjust_hue()
 
 from . import registry  # noqa: E402,F401,I001

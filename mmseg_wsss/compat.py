@@ -22,6 +22,15 @@ included, though nothing of mmseg-wsss uses that op (a config that does
 gets the stand-in's clear error). :func:`import_mmcv_transformer_quietly`
 imports that module once with exactly this warning filtered.
 
+setuptools' pkg_resources warning (delete when mmengine stops importing
+pkg_resources): mmengine 0.10.7 imports, and on every ``mmseg::`` config base
+reloads, ``pkg_resources`` (``mmengine/utils/package_utils.py``), which
+warns "pkg_resources is deprecated as an API" each time; the advice it gives
+(pin setuptools<81) is what ``requirements/runtime.txt`` already does.
+:func:`silence_pkg_resources_warning` filters exactly that message for the
+process: a reload re-runs the warning, so a filter around one import would
+not hold.
+
 numpy 2 (delete with mmcv > 2.1.0, whose ``adjust_hue`` no longer casts a
 negative number to ``np.uint8``): mmcv 2.1.0's ``adjust_hue`` computes
 ``np.uint8(hue_factor * 255)``, which numpy 2 rejects for negative factors,
@@ -130,6 +139,16 @@ def import_mmcv_transformer_quietly() -> bool:
             category=UserWarning)
         import mmcv.cnn.bricks.transformer  # noqa: F401
     return True
+
+
+def silence_pkg_resources_warning() -> None:
+    """Filter setuptools' "pkg_resources is deprecated as an API" warning,
+    which mmengine triggers on every ``mmseg::`` config (see the module
+    docstring); other warnings are untouched."""
+    warnings.filterwarnings(
+        'ignore',
+        message='pkg_resources is deprecated as an API',
+        category=UserWarning)
 
 
 def _adjust_hue(img: np.ndarray,
