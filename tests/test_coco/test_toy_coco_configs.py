@@ -45,8 +45,9 @@ def test_cam_config_trains_and_tests(toy_coco, toy_coco_cam, load_tool,
         'model.test_cfg.flip=False'
     ])
     # CAMIoUMetric over the 81 classes, on every train image
-    assert 0 <= metrics['mIoU'] <= 100
-    assert 'best_bg_thr' in metrics
+    assert 0 <= metrics['mIoU'] <= 100 and 'best_bg_thr' in metrics
+    ious = {k[len('IoU.'):] for k in metrics if k.startswith('IoU.')}
+    assert len(ious) == 81 and {'background', 'toothbrush'} <= ious
 
 
 @pytest.mark.parametrize(
