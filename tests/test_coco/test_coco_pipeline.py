@@ -22,7 +22,13 @@ TOY = osp.join(
 STAGE1 = osp.join(TOY, 'rcm-mam_r18-tiny_1xb8-300it_toycoco-96x96.py')
 IRN = osp.join(TOY, 'irn_r18-tiny_1xb8-300it_toycoco-192x192.py')
 STAGE2 = osp.join(TOY, 'deeplabv3plus_r18-tiny_1xb8-300it_toycoco-96x96.py')
-QUICK = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=4']
+# serialize_data=False: mmengine's serialisation runs gc.collect() per
+# dataset build (a second or so in a full test session), for nothing here
+QUICK = [
+    'train_cfg.max_iters=2', 'train_dataloader.batch_size=4',
+    'train_dataloader.dataset.serialize_data=False',
+    'test_dataloader.dataset.serialize_data=False'
+]
 
 
 @pytest.fixture(scope='module')
