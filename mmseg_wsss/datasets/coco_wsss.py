@@ -2,43 +2,16 @@
 """MS COCO 2014 with image-level labels for weakly supervised training."""
 import os.path as osp
 import re
-from typing import List, Tuple
 
 from mmseg.datasets import COCOStuffDataset
 from mmseg.registry import DATASETS
 
+from mmseg_wsss.utils import label_colours
 from .weak_seg_dataset import WeakSegDataset
 
 # COCO 2014 file names say their folder: COCO_val2014_000000000042.jpg
 # lives in val2014/.
 _COCO_NAME = re.compile(r'^COCO_([a-z]+2014)_\d+$')
-
-
-def label_colours(num: int) -> List[Tuple[int, int, int]]:
-    """The PASCAL VOC devkit's colour map, for ``num`` label indices.
-
-    Index ``i`` spreads its bits over the high bits of R, G and B, so
-    neighbouring indices get distinct colours for any ``num`` up to 256;
-    its first 21 entries are VOC's palette. mmseg only ships fixed palettes
-    per data set (COCO-Stuff's repeats a colour within its first 80
-    classes), hence this function.
-
-    Args:
-        num (int): Number of colours.
-
-    Returns:
-        list[tuple[int, int, int]]: RGB colour of each index.
-    """
-    colours = []
-    for index in range(num):
-        rgb = [0, 0, 0]
-        value = index
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        colours.append(tuple(rgb))
-    return colours
 
 
 @DATASETS.register_module()

@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from mmseg_wsss.utils import read_split_names, show_names
+from mmseg_wsss.utils import label_colours, read_split_names, show_names
 from .integrity import check_image_bytes, check_mask_matches_image
 from .label_sources import labels_from_mask, labels_from_xml, load_cls_labels
 
@@ -84,7 +84,8 @@ class WeakSegDataset(BaseSegDataset):
             ``seg_map_path`` may be None for no masks. Defaults to
             dict(img_path='JPEGImages', seg_map_path='SegmentationClass').
         **kwargs: Other arguments of :class:`BaseSegDataset`. ``metainfo``
-            gives the classes (background first) and palette; a subclass
+            gives the classes (background first) and palette (default: VOC's
+            colour map, :func:`~mmseg_wsss.utils.label_colours`); a subclass
             with its own ``METAINFO`` keeps its classes, since its label
             files are in their order.
     """
@@ -125,6 +126,12 @@ class WeakSegDataset(BaseSegDataset):
             raise ValueError(
                 f'{name}: metainfo classes {classes} need the background '
                 'and at least one foreground class')
+        if own is None and not kwargs['metainfo'].get('palette'):
+            # VOC's colour map for any class set (mmseg would draw a
+            # random palette)
+            kwargs['metainfo'] = dict(
+                kwargs['metainfo'],
+                palette=[list(c) for c in label_colours(len(classes))])
         self.keep_unlabeled = keep_unlabeled
         self.label_source = label_source
         self.skip_unlabeled = skip_unlabeled

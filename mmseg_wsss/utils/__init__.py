@@ -10,7 +10,8 @@ from .checkpoint import (UnsafeCheckpointError, allow_mmengine_checkpoints,
 from .constants import (IGNORE_COLOUR, IGNORE_INDEX, SPLIT_FILE,
                         VOC_CLASS_COLOURS, VOC_CLASSES)
 from .dist import init_cpu_dist, shutdown_distributed
-from .image_io import encode_palette_png, read_index_png, read_rgb, voc_palette
+from .image_io import (encode_palette_png, label_colours, read_index_png,
+                       read_rgb, voc_palette)
 from .splits import image_name, read_split_names, show_names
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     'load_checkpoint_safely', 'IGNORE_COLOUR', 'IGNORE_INDEX', 'SPLIT_FILE',
     'VOC_CLASS_COLOURS', 'VOC_CLASSES', 'init_cpu_dist',
     'shutdown_distributed', 'encode_palette_png', 'read_index_png', 'read_rgb',
-    'voc_palette', 'image_name', 'read_split_names', 'show_names'
+    'voc_palette', 'label_colours', 'image_name', 'read_split_names',
+    'show_names'
 ]

@@ -1,7 +1,7 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 """Reading images and index masks; palette PNGs in VOC's colours."""
 import io
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
@@ -63,6 +63,34 @@ def voc_palette(
     table[:len(palette)] = np.asarray(palette, dtype=np.uint8)
     table[IGNORE_INDEX] = IGNORE_COLOUR
     return table.flatten().tolist()
+
+
+def label_colours(num: int) -> List[Tuple[int, int, int]]:
+    """The PASCAL VOC devkit's colour map, for ``num`` label indices.
+
+    Index ``i`` spreads its bits over the high bits of R, G and B, so
+    neighbouring indices get distinct colours for any ``num`` up to 256;
+    its first 21 entries are VOC's palette. mmseg only ships fixed palettes
+    per data set (COCO-Stuff's repeats a colour within its first 80
+    classes) and draws random ones for new class sets, hence this
+    function.
+
+    Args:
+        num (int): Number of colours.
+
+    Returns:
+        list[tuple[int, int, int]]: RGB colour of each index.
+    """
+    colours = []
+    for index in range(num):
+        rgb = [0, 0, 0]
+        value = index
+        for shift in range(7, -1, -1):
+            for channel in range(3):
+                rgb[channel] |= ((value >> channel) & 1) << shift
+            value >>= 3
+        colours.append(tuple(rgb))
+    return colours
 
 
 def encode_palette_png(label: np.ndarray, palette: List[int]) -> bytes:

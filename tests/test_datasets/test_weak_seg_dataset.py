@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from mmseg_wsss.datasets import WeakCOCODataset, WeakSegDataset
-from mmseg_wsss.datasets.coco_wsss import label_colours
+from mmseg_wsss.utils import label_colours
 
 CLASSES = ('background', 'cat', 'dog', 'bird')
 # image name -> mask; 'empty' has no object
@@ -59,7 +59,9 @@ def test_labels_over_its_own_classes(pets, source):
         np.stack(labels), [[1, 0, 0], [0, 1, 1], [0, 0, 0]])
     assert dataset.num_fg_classes == 3
     assert dataset.metainfo['classes'] == CLASSES
-    assert len(dataset.metainfo['palette']) == 4
+    # VOC's colours for the first indices
+    assert dataset.metainfo['palette'] == [[0, 0, 0], [128, 0, 0], [0, 128, 0],
+                                           [128, 128, 0]]
 
 
 def test_unlabeled_images_skipped_kept_or_rejected(pets):
