@@ -15,8 +15,6 @@ Example::
 """
 import argparse
 
-from mmengine.dist import is_main_process
-
 from mmseg_wsss.apis import cli, make_refined_labels
 from mmseg_wsss.utils import shutdown_distributed
 
@@ -81,11 +79,7 @@ def main(argv=None):
         overwrite=args.overwrite,
         work_dir=args.work_dir,
         launcher=args.launcher)
-    if is_main_process():
-        print(f'\n{args.split}: {summary["written"]} images written, '
-              f'{summary["skipped"]} skipped (already done) to {args.out} in '
-              f'{summary["seconds"]:.1f} s '
-              f'({summary["images_per_second"]:.2f} images/s)')
+    cli.print_export_summary(args.split, summary, args.out)
     shutdown_distributed()
 
 

@@ -9,6 +9,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
+from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
 from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
@@ -242,3 +243,14 @@ def warn_cpu_training(cfg: Config, device: Optional[str] = None) -> bool:
         logger='current',
         level=logging.WARNING)
     return True
+
+
+def print_export_summary(split: str, summary: dict, out: str) -> None:
+    """Print an export's summary (written, skipped, speed) on the main
+    process, as ``make_pseudo_labels.py`` and ``make_refined_labels.py``
+    end."""
+    if is_main_process():
+        print(f'\n{split}: {summary["written"]} images written, '
+              f'{summary["skipped"]} skipped (already done) to {out} in '
+              f'{summary["seconds"]:.1f} s '
+              f'({summary["images_per_second"]:.2f} images/s)')
