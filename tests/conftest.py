@@ -2,9 +2,11 @@
 """Fixtures shared by all tests."""
 import copy
 import importlib.util
+import os
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from toy_subsets import link_toy_subset, toy_names
@@ -16,6 +18,21 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY_CONFIG = osp.join(REPO_ROOT, 'configs', 'toy',
                       'cam_r18-tiny_1xb8-300it_toyvoc-96x96.py')
 TRAIN_ITERS = 20
+
+
+def pytest_configure(config):
+    """One intra-op thread in each pytest-xdist worker.
+
+    ``make test`` runs the suite in two workers (``-n 2``) with
+    ``OMP_NUM_THREADS=1``; this covers ``pytest -n N`` started by hand.
+    The tests' tensors are small: a process of two threads spends more CPU
+    time than one of one thread, and under other load its threads wait
+    for each other (benchmarks/RESULTS.md, "The test suite in two
+    workers"); two workers of two threads would share two cores four ways.
+    """
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        torch.set_num_threads(1)
+        os.environ['OMP_NUM_THREADS'] = '1'  # for the tests' subprocesses
 
 
 @pytest.fixture(scope='session')
