@@ -12,6 +12,7 @@ import json
 import os
 import os.path as osp
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -390,7 +391,7 @@ def markdown_table(headers: Sequence[str],
 def command_line() -> str:
     """The command that started this script, relative to the repo root."""
     script = osp.relpath(osp.abspath(sys.argv[0]), REPO_ROOT)
-    return ' '.join(['.venv/bin/python', script] + sys.argv[1:])
+    return shlex.join(['.venv/bin/python', script] + sys.argv[1:])
 
 
 def append_results(title: str, body: str, write: bool = True) -> None:
