@@ -97,6 +97,7 @@ EXTERNAL_CLASSES = {
     'ValueError': 'builtins',
     'FileNotFoundError': 'builtins',
     'FloatingPointError': 'builtins',
+    'FlopCounterMode': 'torch.utils.flop_counter',
 }
 # CamelCase names in backticks that are no class of the installed stack.
 OTHER_NAMES = {
