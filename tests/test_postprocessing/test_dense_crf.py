@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
 import importlib
+import importlib.util
 import sys
 
 import numpy as np
@@ -152,9 +153,13 @@ def test_dense_crf_callable():
 def test_missing_pydensecrf(monkeypatch):
     img, _, cams = _edge_scene()
     monkeypatch.setitem(sys.modules, 'pydensecrf.densecrf', None)
-    # importing the module does not need pydensecrf; using it does
-    module = importlib.reload(
-        importlib.import_module('mmseg_wsss.postprocessing.dense_crf'))
+    # importing the module does not need pydensecrf; using it does. A fresh
+    # copy is executed, not a reload: a reload would replace the classes of
+    # the imported module, which every later test in this process (e.g. one
+    # that pickles a DenseCRF for a writer process) then no longer finds.
+    spec = importlib.util.find_spec('mmseg_wsss.postprocessing.dense_crf')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     crf = module.DenseCRF()
     with pytest.raises(ImportError, match='pip install pydensecrf2'):
         crf(img, cams)
