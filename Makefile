@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_PATHS := mmseg_wsss tools tests configs benchmarks
 # Two pytest-xdist workers of one torch thread each: on 2 cores faster than
-# one process of 2 threads, and far less hurt by other load (RESULTS.md,
-# "The test suite in two workers"). PYTEST_ARGS= runs it in one process.
-PYTEST_ARGS ?= -n 2
+# one process of 2 threads, and far less hurt by other load; an idle worker
+# takes tests queued for the other (worksteal), so a few long end-to-end
+# tests do not leave it idle at the end (RESULTS.md, "The test suite in two
+# workers"). PYTEST_ARGS= runs the suite in one process.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 # e.g. DEMO_ARGS='--stage2-labels both' (a second stage 2 on the CAM masks)
 DEMO_ARGS ?=
 
