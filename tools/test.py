@@ -27,7 +27,8 @@ def parse_args(argv=None):
         action='store_true',
         help='test-time augmentation as mmseg\'s tools/test.py: the '
         'config\'s `tta_pipeline` (multi-scale + flip) merged by its '
-        '`tta_model` (SegTTAModel)')
+        '`tta_model` (SoftmaxSegTTAModel: the mean softmax, as mmseg\'s '
+        'SegTTAModel)')
     parser.add_argument(
         '--crf',
         action='store_true',

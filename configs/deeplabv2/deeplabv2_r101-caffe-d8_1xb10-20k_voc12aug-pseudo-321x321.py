@@ -81,8 +81,8 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 # tools/test.py --tta: the scales of kazuto1011's test (1.0, 0.75, 0.5) and
-# IRN's flip, merged by SegTTAModel (mean softmax; kazuto1011 takes the max
-# of the logits and does not flip)
+# IRN's flip, merged by SoftmaxSegTTAModel (mmseg's mean softmax, kept as
+# probabilities; kazuto1011 takes the max of the logits and does not flip)
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
@@ -98,7 +98,7 @@ tta_pipeline = [
             ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
         ])
 ]
-tta_model = dict(type='SegTTAModel')
+tta_model = dict(type='SoftmaxSegTTAModel')
 # tools/test.py --crf: kazuto1011's CRF (main.py `crf`) on the raw image
 test_crf = dict(
     iters=10, gauss_sxy=1, gauss_compat=3, bi_sxy=67, bi_srgb=3, bi_compat=4)

@@ -39,8 +39,9 @@ default_hooks = dict(
     # ../_base_/default_runtime.py, which this config does not inherit)
     num_class_check=dict(type='NumClassCheckHook'))
 # tools/test.py --tta uses mmseg's `tta_pipeline` of the VOC base (scales
-# 0.5-1.75 + flip) and `tta_model` of its default runtime (SegTTAModel),
-# both inherited unchanged.
+# 0.5-1.75 + flip), merged as mmseg's SegTTAModel does (the mean softmax)
+# by SoftmaxSegTTAModel, which keeps the probabilities.
+tta_model = dict(type='SoftmaxSegTTAModel')
 # the recipe's global batch, GPUs x images per GPU (docs/user_guides/
 # 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
 auto_scale_lr = dict(enable=False, base_batch_size=16)

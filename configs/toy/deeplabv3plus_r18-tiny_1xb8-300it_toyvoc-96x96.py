@@ -60,8 +60,9 @@ default_hooks = dict(
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
-# tools/test.py --tta: mmseg's multi-scale + flip (SegTTAModel averages the
-# softmax of every view) at three scales, the toy images being small
+# tools/test.py --tta: mmseg's multi-scale + flip (SoftmaxSegTTAModel
+# averages the softmax of every view, as mmseg's SegTTAModel) at three
+# scales, the toy images being small
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
@@ -77,7 +78,7 @@ tta_pipeline = [
             ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
         ])
 ]
-tta_model = dict(type='SegTTAModel')
+tta_model = dict(type='SoftmaxSegTTAModel')
 # the recipe's global batch, GPUs x images per GPU (docs/user_guides/
 # 8_distributed.md): tools/train.py --auto-scale-lr scales the lr to yours
 auto_scale_lr = dict(enable=False, base_batch_size=8)

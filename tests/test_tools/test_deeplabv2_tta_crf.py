@@ -41,7 +41,7 @@ def v2_checkpoint(toy_voc, load_tool, tmp_path_factory):
 def test_val_plain_tta_and_crf(v2_checkpoint, load_tool, tmp_path):
     root, ckpt = v2_checkpoint
     tool = load_tool('test')
-    # one unflipped view at scale 1: the plain test through SegTTAModel
+    # one unflipped view at scale 1: the plain test through the TTA model
     one_view = tmp_path / 'one_view.py'
     one_view.write_text(
         f'_base_ = {TOY_V2!r}\n'
@@ -73,7 +73,7 @@ def test_val_plain_tta_and_crf(v2_checkpoint, load_tool, tmp_path):
         glob.glob(osp.join(REPO_ROOT, 'configs', 'toy', 'deeplab*.py'))))
 def test_every_stage2_config_has_tta(path):
     cfg = Config.fromfile(path)
-    assert cfg.tta_model.type == 'SegTTAModel'
+    assert cfg.tta_model.type == 'SoftmaxSegTTAModel'
     steps = [step.type for step in cfg.tta_pipeline]
     assert steps == ['LoadImageFromFile', 'TestTimeAug']
     scales, flips = cfg.tta_pipeline[1].transforms[:2]

@@ -79,7 +79,7 @@ class NumClassCheckHook(Hook):
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
-        # tools/test.py --tta wraps the segmentor in mmseg's SegTTAModel
+        # tools/test.py --tta / --crf wrap the segmentor in a BaseTTAModel
         if isinstance(model, BaseTTAModel):
             model = model.module
         mismatches = class_count_mismatches(model, len(classes))

@@ -1,14 +1,13 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-from typing import List, Optional, Union
+from typing import Optional, Union
 
 import mmcv
 import numpy as np
 import torch
-from mmengine.structures import PixelData
-from mmseg.models.segmentors import SegTTAModel
 from mmseg.registry import MODELS
-from mmseg.utils import SampleList
 from torch import nn
+
+from .softmax_seg_tta_model import SoftmaxSegTTAModel
 
 # The CRF of kazuto1011/deeplab-pytorch (main.py `crf`, libs/utils/crf.py),
 # the DeepLab-v2 code that the WSSS papers' val figures come from
@@ -20,23 +19,18 @@ DEEPLAB_CRF = dict(
 
 
 @MODELS.register_module()
-class DenseCRFSegTTAModel(SegTTAModel):
-    """mmseg's test-time merging followed by a dense CRF on the probabilities.
+class DenseCRFSegTTAModel(SoftmaxSegTTAModel):
+    """The mean softmax of :class:`SoftmaxSegTTAModel` refined by a dense
+    CRF.
 
     ``tools/test.py --crf`` wraps the segmentor in this model; with ``--tta``
     it takes the place of the config's ``tta_model``. mmseg has no CRF, and
-    its :class:`SegTTAModel` keeps only the argmax of the merged softmax (the
-    merged sample's ``seg_logits`` are those of the last view), so the
-    probabilities a CRF needs are gone by the time ``IoUMetric`` sees the
-    sample. This subclass merges the views the same way (the mean of their
-    softmax), refines the mean with :func:`~mmseg_wsss.postprocessing.
-    dense_crf` on the image read from ``img_path`` (the model's inputs are
-    normalised and resized), and stores the refined probabilities in
-    ``seg_logits`` and their argmax in ``pred_sem_seg``.
-
-    ``test_step()``: each view -> ``module.test_step()`` (``seg_logits`` at
-    the original size) -> :meth:`merge_preds` (mean softmax -> CRF ->
-    argmax). A batch from a plain test pipeline is one view.
+    its :class:`SegTTAModel` keeps only the argmax of the merged softmax, so
+    the probabilities a CRF needs are gone by the time ``IoUMetric`` sees
+    the sample. :meth:`refine` runs :func:`~mmseg_wsss.postprocessing.
+    dense_crf` on the mean softmax and the image read from ``img_path`` (the
+    model's inputs are normalised and resized); the refined probabilities go
+    to ``seg_logits``, their argmax to ``pred_sem_seg``.
 
     Args:
         module (dict | nn.Module): The segmentor, e.g. an ``EncoderDecoder``
@@ -53,53 +47,10 @@ class DenseCRFSegTTAModel(SegTTAModel):
                  crf: Optional[dict] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None):
         super().__init__(module, data_preprocessor)
-        if getattr(self.module, 'out_channels', 1) < 2:
-            raise ValueError(
-                'DenseCRFSegTTAModel needs a segmentor with class scores '
-                '(out_channels > 1), got '
-                f'{type(self.module).__name__}; CAM and IRN segmentors have '
-                'their own CRF (model.test_cfg.crf)')
         # postprocessing builds on models.utils: imported here, not above
         from mmseg_wsss.postprocessing import dense_crf
         self._dense_crf = dense_crf
         self.crf = {**DEEPLAB_CRF, **(crf or {})}
-
-    def test_step(self, data: Union[dict, tuple, list]) -> SampleList:
-        """Predict a batch of one view (plain pipeline) or of several
-        (``TestTimeAug``)."""
-        if isinstance(data, dict) and isinstance(data['inputs'][0],
-                                                 torch.Tensor):
-            data = {key: [value] for key, value in data.items()}
-        return super().test_step(data)
-
-    def merge_preds(self, data_samples_list: List[SampleList]) -> SampleList:
-        """Mean softmax over the views of each image, dense CRF, argmax.
-
-        Args:
-            data_samples_list (list[list[SegDataSample]]): For each image,
-                its views' samples with ``seg_logits`` (C, H, W) at the
-                original image size.
-
-        Returns:
-            list[SegDataSample]: The first view's sample of each image with
-            ``seg_logits`` the CRF probabilities (C, H, W) and
-            ``pred_sem_seg`` their argmax (1, H, W).
-        """
-        merged = []
-        for views in data_samples_list:
-            probs = torch.stack([
-                view.seg_logits.data.softmax(dim=0) for view in views
-            ]).mean(dim=0)
-            probs = self.refine(probs, views[0].img_path)
-            sample = views[0]
-            sample.set_data({
-                'seg_logits':
-                PixelData(data=probs),
-                'pred_sem_seg':
-                PixelData(data=probs.argmax(dim=0, keepdim=True))
-            })
-            merged.append(sample)
-        return merged
 
     def refine(self, probs: torch.Tensor, img_path: str) -> torch.Tensor:
         """Dense-CRF probabilities of one image.

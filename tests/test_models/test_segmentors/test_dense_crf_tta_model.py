@@ -1,6 +1,9 @@
 # Copyright (c) mmseg-wsss contributors. All rights reserved.
-"""DenseCRFSegTTAModel: mmseg's mean-softmax merge of the views, then a
-dense CRF on the image file, then argmax."""
+"""SoftmaxSegTTAModel: mmseg's mean-softmax merge of the views, kept as
+probabilities; DenseCRFSegTTAModel: that merge, then a dense CRF on the
+image file, then argmax."""
+import warnings
+
 import mmcv
 import numpy as np
 import pytest
@@ -93,3 +96,20 @@ def test_crf_needs_class_scores():
     segmentor.out_channels = 1  # a binary (sigmoid) segmentor
     with pytest.raises(ValueError, match='out_channels'):
         MODELS.build(dict(type='DenseCRFSegTTAModel', module=segmentor))
+
+
+def test_softmax_tta_model_labels_as_mmseg_keeps_the_probabilities(flat_image):
+    rng = np.random.default_rng(0)
+    views = [rng.normal(size=(3, 3, 4)).astype(np.float32) for _ in range(3)]
+    ours = MODELS.build(dict(type='SoftmaxSegTTAModel', module=_segmentor()))
+    mmseg_tta = MODELS.build(dict(type='SegTTAModel', module=_segmentor()))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # mmengine's 2-d PixelData warning
+        merged, = ours.merge_preds([[_view(v, flat_image) for v in views]])
+    with pytest.warns(UserWarning, match='shape of value'):
+        theirs, = mmseg_tta.merge_preds([[_view(v, flat_image)
+                                          for v in views]])
+    np.testing.assert_array_equal(merged.pred_sem_seg.data.numpy(),
+                                  theirs.pred_sem_seg.data.numpy())
+    mean = np.mean([torch.tensor(v).softmax(0).numpy() for v in views], 0)
+    np.testing.assert_allclose(merged.seg_logits.data.numpy(), mean, atol=1e-6)
