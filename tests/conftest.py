@@ -5,6 +5,7 @@ import importlib.util
 import os
 import os.path as osp
 
+import mmengine.config.config
 import pytest
 import torch
 from mmengine.config import Config
@@ -33,6 +34,22 @@ def pytest_configure(config):
     if os.environ.get('PYTEST_XDIST_WORKER'):
         torch.set_num_threads(1)
         os.environ['OMP_NUM_THREADS'] = '1'  # for the tests' subprocesses
+
+
+@pytest.fixture(scope='session', autouse=True)
+def unformatted_config_text():
+    """Config text as mmengine writes it with ``format_python_code=False``.
+
+    mmengine formats a config's text with yapf whenever it logs it, dumps it
+    or stores it in a checkpoint: about 0.4 s each time, several times per
+    ``Runner``, which was most of the time of the end-to-end tests. The
+    unformatted text is the same Python; only its layout differs. Tools
+    that the tests start as subprocesses still format it.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mmengine.config.config, 'FormatCode',
+                      lambda text, **kwargs: (text, False))
+        yield
 
 
 @pytest.fixture(scope='session')
