@@ -33,7 +33,8 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .compat import (import_mmcv_transformer_quietly, patch_mmcv_adjust_hue,
-                     patch_mmcv_ops, silence_pkg_resources_warning)
+                     patch_mmcv_ops, silence_pillow_alpha_warning,
+                     silence_pkg_resources_warning)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -53,6 +54,7 @@ patch_mmcv_ops()
 # mmcv.cnn.bricks.transformer and prints it on every command
 import_mmcv_transformer_quietly()
 silence_pkg_resources_warning()
+silence_pillow_alpha_warning()
 patch_mmcv_adjust_hue()
 
 from . import registry  # noqa: E402,F401,I001

@@ -31,6 +31,13 @@ warns "pkg_resources is deprecated as an API" each time; the advice it gives
 process: a reload re-runs the warning, so a filter around one import would
 not hold.
 
+mmcv's pillow colour warning (delete when mmcv stops warning on every
+pillow ``adjust_color``): mmcv 2.1.0's ``adjust_color`` warns "Only use
+'alpha' for pillow backend" on every call with the pillow backend, which
+mmpretrain's ``ColorJitter`` in our training pipelines uses with ``alpha``
+alone, so every training command prints it and nothing is ignored.
+:func:`silence_pillow_alpha_warning` filters exactly that message.
+
 numpy 2 (delete with mmcv > 2.1.0, whose ``adjust_hue`` no longer casts a
 negative number to ``np.uint8``): mmcv 2.1.0's ``adjust_hue`` computes
 ``np.uint8(hue_factor * 255)``, which numpy 2 rejects for negative factors,
@@ -148,6 +155,15 @@ def silence_pkg_resources_warning() -> None:
     warnings.filterwarnings(
         'ignore',
         message='pkg_resources is deprecated as an API',
+        category=UserWarning)
+
+
+def silence_pillow_alpha_warning() -> None:
+    """Filter mmcv's "Only use 'alpha' for pillow backend" warning (see the
+    module docstring); other warnings are untouched."""
+    warnings.filterwarnings(
+        'ignore',
+        message="Only use 'alpha' for pillow backend",
         category=UserWarning)
 
 

@@ -3,7 +3,8 @@
 only those."""
 import warnings
 
-from mmseg_wsss.compat import silence_pkg_resources_warning
+from mmseg_wsss.compat import (silence_pillow_alpha_warning,
+                               silence_pkg_resources_warning)
 
 
 def test_only_the_pkg_resources_deprecation_is_filtered():
@@ -20,3 +21,13 @@ def test_only_the_pkg_resources_deprecation_is_filtered():
         ('pkg_resources is slow', UserWarning),
         ('pkg_resources is deprecated as an API', DeprecationWarning)
     ]
+
+
+def test_only_mmcvs_pillow_alpha_note_is_filtered():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        silence_pillow_alpha_warning()
+        warnings.warn("Only use 'alpha' for pillow backend.", UserWarning)
+        warnings.warn("Only use 'beta' for cv2 backend.", UserWarning)
+    assert [str(w.message)
+            for w in caught] == ["Only use 'beta' for cv2 backend."]
