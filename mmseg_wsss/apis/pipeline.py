@@ -544,10 +544,15 @@ class WSSSPipeline:
     def write_report(self, results: Dict[str, dict]) -> str:
         """Write ``report.md`` from the step results; return its table."""
         lines = self.report_table(results)
+
+        def run_note(res: dict) -> str:
+            if not res.get('skipped'):
+                return 'ran'
+            return f'skipped ({res.get("skipped_reason", "done before")})'
+
         timings = ['| step | seconds | this run |', '|---|---:|---|'] + [
             f'| {step} | {res.get("seconds", float("nan")):.1f} | '
-            f'{"skipped (done before)" if res.get("skipped") else "ran"} |'
-            for step, res in results.items()
+            f'{run_note(res)} |' for step, res in results.items()
         ]
         baseline = ('none' if self.baseline_cfg is None else
                     f'`{self.baseline_cfg.filename}`')

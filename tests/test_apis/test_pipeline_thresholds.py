@@ -65,3 +65,19 @@ def test_recipe_threshold_from_the_config_when_not_measured(configs, tmp_path):
     with pytest.raises(KeyError, match='test_cfg.bg_thr'):
         pipeline._chosen_bg_thr(
             dict(best_bg_thr=0.3), Config(dict(model=dict(test_cfg={}))))
+
+
+def test_report_says_why_a_step_was_skipped(configs, tmp_path):
+    pipeline = _pipeline(configs, tmp_path)
+    results = dict(
+        eval_cams=dict(EVAL_CAMS, seconds=1.0, skipped=False),
+        train_seg_cam=dict(
+            skipped_reason="stage2_labels is not 'both'", skipped=True),
+        train_seg=dict(seconds=2.0, skipped=True))
+    pipeline.write_report(results)
+    with open(osp.join(tmp_path, 'report.md')) as f:
+        report = f.read()
+    assert '| eval_cams | 1.0 | ran |' in report
+    assert "| train_seg_cam | nan | skipped (stage2_labels is not 'both') |" \
+        in report
+    assert '| train_seg | 2.0 | skipped (done before) |' in report
