@@ -46,7 +46,8 @@ model = dict(
         strides=(1, 2, 1, 1),
         norm_cfg=norm_cfg,
         norm_eval=True,
-        contract_dilation=True,
+        # every block of layers 3 and 4 dilated (DeepLab-v2), the first too
+        contract_dilation=False,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='open-mmlab://detectron2/resnet101_caffe')),
@@ -57,7 +58,12 @@ model = dict(
         dilations=(6, 12, 18, 24),
         num_classes=num_classes,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+        loss_decode=dict(
+            # the mean over labelled pixels, as nn.CrossEntropyLoss(
+            # ignore_index=255) of kazuto1011's code
+            type='CrossEntropyLoss',
+            loss_weight=1.0,
+            avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 

@@ -17,10 +17,12 @@ iterations) was made for as mmengine's
   scaled linearly to the global batch actually used.
 """
 import copy
+import logging
 import os
 from typing import Dict, Optional
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 #: Ways of :func:`keep_global_batch` to reach the global batch.
 KEEP_MODES = ('device', 'accumulate')
@@ -76,9 +78,17 @@ def _scale_iters(cfg: Config, factor: int) -> None:
     gradient accumulation an iteration is a micro-batch, and mmengine's
     loops, hooks and iteration-based schedulers count iterations."""
     train_cfg = cfg.train_cfg
-    for key in ('max_iters', 'val_interval'):
+    # an epoch-based loop counts val_interval in epochs, which accumulation
+    # does not change
+    keys = ('max_iters', 'val_interval') if 'max_iters' in train_cfg else ()
+    for key in keys:
         if train_cfg.get(key) is not None:
             train_cfg[key] = train_cfg[key] * factor
+    # the segmentor's own iteration counts (DualCAMSegmentor's warm-up before
+    # RCM and MAM), compared with the runner's iteration
+    model_train_cfg = cfg.get('model', {}).get('train_cfg') or {}
+    if model_train_cfg.get('self_sup_start_iter'):
+        model_train_cfg['self_sup_start_iter'] *= factor
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
@@ -106,7 +116,10 @@ def keep_global_batch(cfg: Config,
     based schedulers, the checkpoint interval) are multiplied by that
     factor, since mmengine counts micro-batches as iterations: the same
     optimizer steps and lr curve, at the memory of ``b`` images, with
-    BatchNorm statistics over ``b`` images. A config already at ``B`` is
+    BatchNorm statistics over ``b`` images (and, for the method, RCM's
+    prototypes and memory and MAM's share per micro-batch: a warning says
+    so). The segmentor's ``train_cfg.self_sup_start_iter`` is multiplied
+    too. A config already at ``B`` is
     returned unchanged (a copy).
 
     Args:
@@ -147,6 +160,17 @@ def keep_global_batch(cfg: Config,
     factor = base // (world_size * batch)
     cfg.optim_wrapper.accumulative_counts = factor
     _scale_iters(cfg, factor)
+    if any(
+            cfg.get('model', {}).get(head)
+            for head in ('rcm_head', 'mam_head')):
+        print_log(
+            f'{cfg.filename}: accumulating {factor} micro-batches of '
+            f'{world_size} x {batch} images; RCM builds its prototypes and '
+            'memory and MAM takes its share per micro-batch, not over the '
+            f'recipe\'s {base} images: for the exact recipe use '
+            "mode='device' (--global-batch device)",
+            logger='current',
+            level=logging.WARNING)
     return cfg
 
 

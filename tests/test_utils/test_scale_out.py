@@ -8,6 +8,7 @@ import os.path as osp
 import re
 
 import pytest
+from log_capture import current_log_records
 from mmengine.config import Config
 
 from mmseg_wsss.utils.scale_out import (enable_auto_scale_lr,
@@ -87,6 +88,22 @@ def test_keep_global_batch_by_accumulation_counts_micro_batches():
         cfg, world_size=2).optim_wrapper.accumulative_counts == 2
     # already at the global batch: unchanged
     assert keep_global_batch(cfg, world_size=4).to_dict() == cfg.to_dict()
+
+
+def test_accumulation_scales_the_warm_up_and_warns_for_the_method():
+    cfg = schedule_cfg()
+    cfg.model = dict(
+        rcm_head=dict(type='RCMHead'), train_cfg=dict(self_sup_start_iter=30))
+    with current_log_records() as records:
+        kept = keep_global_batch(cfg, world_size=1, mode='accumulate')
+    # the warm-up before RCM and MAM: 30 optimizer steps = 120 micro-batches
+    assert kept.model.train_cfg.self_sup_start_iter == 120
+    assert any('RCM builds its prototypes' in r.getMessage() for r in records)
+    # epoch-based loops count val_interval in epochs: left as it is
+    by_epoch = schedule_cfg()
+    by_epoch.train_cfg = dict(max_epochs=5, val_interval=1)
+    kept = keep_global_batch(by_epoch, world_size=1, mode='accumulate')
+    assert kept.train_cfg == dict(max_epochs=5, val_interval=1)
 
 
 def test_keep_global_batch_on_the_device_or_refuses():
