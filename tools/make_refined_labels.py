@@ -53,13 +53,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--work-dir',
         help='folder of the run logs (default: work_dirs/<config name>)')
-    cli.add_data_args(parser, irn_inputs=True)
+    cli.add_data_args(parser, cam_dir=True)
     cli.add_config_args(parser, 'model.test_cfg.exp_times=8')
-    args = cli.parse_args(parser, argv)
-    if args.relation_dir:
-        parser.error('--relation-dir is what IRN trains on; the refined '
-                     'export reads only CAMs (--cam-dir)')
-    return args
+    return cli.parse_args(parser, argv)
 
 
 def main(argv=None):

@@ -35,7 +35,7 @@ def parse_args(argv=None):
         help='refine the (merged) class probabilities of a segmentation '
         'network with a dense CRF before the metric (DenseCRFSegTTAModel; '
         'its parameters from the config\'s `test_crf`, else DeepLab\'s)')
-    cli.add_data_args(parser, irn_inputs=True)
+    cli.add_data_args(parser, cam_dir=True)
     cli.add_config_args(parser, 'model.test_cfg.bg_thr=0.2')
     return cli.parse_args(parser, argv)
 

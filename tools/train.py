@@ -41,7 +41,8 @@ def parse_args(argv=None):
         'batch / processes images per process) or accumulate (the '
         "config's images per process, gradients accumulated; the iteration "
         'counts scaled to the same optimizer steps)')
-    cli.add_data_args(parser, irn_inputs=True, pseudo_labels=True)
+    cli.add_data_args(
+        parser, cam_dir=True, relation_dir=True, pseudo_labels=True)
     cli.add_config_args(parser, 'train_dataloader.batch_size=4')
     return cli.parse_args(parser, argv)
 

@@ -58,16 +58,18 @@ def add_config_args(parser: argparse.ArgumentParser,
 
 
 def add_data_args(parser: argparse.ArgumentParser,
-                  irn_inputs: bool = False,
+                  cam_dir: bool = False,
+                  relation_dir: bool = False,
                   pseudo_labels: bool = False) -> argparse.ArgumentParser:
-    """Add ``--data-root`` and, with ``irn_inputs``, ``--cam-dir`` and
-    ``--relation-dir``, with ``pseudo_labels`` ``--pseudo-labels``
-    (applied by :func:`load_config`).
+    """Add ``--data-root`` and, as asked, ``--cam-dir``, ``--relation-dir``
+    and ``--pseudo-labels`` (applied by :func:`load_config`).
 
     Args:
         parser (ArgumentParser): The tool's parser.
-        irn_inputs (bool): Also add the IRN configs' input folders.
-            Defaults to False.
+        cam_dir (bool): Also add the IRN configs' CAM folder (training,
+            test and export read it). Defaults to False.
+        relation_dir (bool): Also add the IRN configs' relation labels
+            (only training reads them). Defaults to False.
         pseudo_labels (bool): Also add the second stage's training masks.
             Defaults to False.
 
@@ -80,13 +82,14 @@ def add_data_args(parser: argparse.ArgumentParser,
         help='data root of every dataloader of the config (e.g. '
         'data/VOCdevkit/VOC2012); relative paths are taken from the current '
         'directory')
-    if irn_inputs:
+    if cam_dir:
         parser.add_argument(
             '--cam-dir',
             metavar='DIR',
             help='IRN configs: the folder of exported CAMs (OUT/cams of '
             'make_pseudo_labels.py --save-cams) that every LoadCAMFromFile '
             'of the config reads')
+    if relation_dir:
         parser.add_argument(
             '--relation-dir',
             metavar='DIR',
@@ -138,6 +141,10 @@ def apply_data_args(cfg: Config, args: argparse.Namespace) -> Config:
     if getattr(args, 'cam_dir', None):
         set_cfg_cam_dir(cfg, osp.abspath(args.cam_dir))
     if getattr(args, 'relation_dir', None):
+        if not osp.isdir(args.relation_dir):
+            raise FileNotFoundError(
+                f'--relation-dir {args.relation_dir}: no such folder (write '
+                'it with make_pseudo_labels.py --relation-labels DIR)')
         set_relation_dir(cfg, osp.abspath(args.relation_dir))
     if getattr(args, 'pseudo_labels', None):
         set_pseudo_label_dir(cfg, osp.abspath(args.pseudo_labels))

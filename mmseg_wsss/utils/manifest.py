@@ -14,6 +14,8 @@ import json
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
+from mmengine.dist import is_main_process
+
 from .atomic_io import write_file_atomically
 
 MANIFEST_FILE = 'manifest.json'
@@ -126,7 +128,8 @@ def check_manifest(folder: str,
     if split is not None and split not in splits:
         splits.append(split)
     manifest = dict(settings=settings, splits=splits)
-    if manifest != old:
+    # every rank checks; one writes (the ranks share one temporary file)
+    if manifest != old and is_main_process():
         write_file_atomically(
             (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode(),
             osp.join(folder, MANIFEST_FILE))
