@@ -8,6 +8,11 @@ splits written into it. An export into a folder checks it first: the same
 settings resume (the finished images are skipped), other settings stop with
 an error that names what differs, so that a folder never mixes the files of
 two settings without a word.
+
+An ``--overwrite`` export that replaces other settings marks the manifest
+``unfinished_overwrite`` until it ends (:func:`finish_manifest`): killed
+half-way, its folder still holds files of the old settings, so a resume
+without ``--overwrite`` (which would keep them) is refused.
 """
 import hashlib
 import json
@@ -18,6 +23,7 @@ from mmengine.dist import is_main_process
 
 from .atomic_io import write_file_atomically
 
+UNFINISHED = 'unfinished_overwrite'
 MANIFEST_FILE = 'manifest.json'
 
 
@@ -116,6 +122,12 @@ def check_manifest(folder: str,
     """
     settings = _plain(settings)
     old = None if overwrite else read_manifest(folder)
+    if old is not None and old.get(UNFINISHED):
+        raise ValueError(
+            f'{folder}: an --overwrite export with other settings into this '
+            'folder did not finish, so it still holds files of the earlier '
+            f'settings ({MANIFEST_FILE}: {UNFINISHED}); rerun it with '
+            f'--overwrite, or write to another folder ({out_flag} DIR).')
     if old is not None:
         diff = settings_diff(old['settings'], settings)
         if diff:
@@ -128,9 +140,36 @@ def check_manifest(folder: str,
     if split is not None and split not in splits:
         splits.append(split)
     manifest = dict(settings=settings, splits=splits)
+    if overwrite and _replaces_other_settings(folder, settings):
+        manifest[UNFINISHED] = True
     # every rank checks; one writes (the ranks share one temporary file)
     if manifest != old and is_main_process():
-        write_file_atomically(
-            (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode(),
-            osp.join(folder, MANIFEST_FILE))
+        _write(folder, manifest)
     return manifest
+
+
+def _replaces_other_settings(folder: str, settings: Dict[str, Any]) -> bool:
+    """Whether the folder's manifest is unreadable, unfinished or holds other
+    settings than ``settings``."""
+    try:
+        old = read_manifest(folder)
+    except ValueError:
+        return True
+    return old is not None and (bool(old.get(UNFINISHED)) or bool(
+        settings_diff(old['settings'], settings)))
+
+
+def _write(folder: str, manifest: dict) -> None:
+    write_file_atomically(
+        (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode(),
+        osp.join(folder, MANIFEST_FILE))
+
+
+def finish_manifest(folder: str) -> None:
+    """Clear the ``unfinished_overwrite`` mark once an export has written
+    every image of its split (main process only)."""
+    if not is_main_process():
+        return
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest.pop(UNFINISHED, None):
+        _write(folder, manifest)

@@ -14,7 +14,7 @@ from mmseg_wsss.apis import (build_infer_dataset, export_cfg, init_model,
 from mmseg_wsss.postprocessing import relation_labels
 from mmseg_wsss.utils import (SPLIT_FILE, image_name, read_split_names,
                               voc_palette)
-from mmseg_wsss.utils.manifest import MANIFEST_FILE
+from mmseg_wsss.utils.manifest import MANIFEST_FILE, UNFINISHED, read_manifest
 
 
 @pytest.fixture(scope='module')
@@ -169,6 +169,18 @@ def test_resume_overwrite_and_stale_temp_files(toy_cfg, toy_cam_checkpoint,
     assert (summary['written'], summary['skipped']) == (4, 0)
     assert all(os.stat(osp.join(out_dir, f)).st_mtime != 0 for f in pngs)
     assert read_files(out_dir) == first
+    # other settings over them: the finished export clears its mark
+    export(
+        toy_cfg,
+        toy_cam_checkpoint,
+        out_dir,
+        tmp_path,
+        split='train4',
+        bg_thr=0.5,
+        overwrite=True)
+    manifest = read_manifest(out_dir)
+    assert manifest['settings']['bg_thr'] == 0.5
+    assert UNFINISHED not in manifest
 
 
 def test_crf_ignore_band_and_cams(toy_cfg, toy_cam_checkpoint, toy_model,

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from mmseg_wsss.utils.manifest import (MANIFEST_FILE, check_manifest,
-                                       checkpoint_id, read_manifest)
+from mmseg_wsss.utils.manifest import (MANIFEST_FILE, UNFINISHED,
+                                       check_manifest, checkpoint_id,
+                                       finish_manifest, read_manifest)
 
 SETTINGS = dict(
     config='cam.py',
@@ -48,11 +49,31 @@ def test_other_settings_are_refused_with_each_difference(tmp_path):
     assert 'config' not in message and 'checkpoint' not in message
     assert '--out DIR' in message and '--overwrite' in message
     assert (tmp_path / 'out' / MANIFEST_FILE).read_bytes() == before
-    # --overwrite replaces it
+    # --overwrite replaces it, marked unfinished until the export ends
     check_manifest(folder, other, split='train', overwrite=True)
     assert read_manifest(folder) == dict(
         settings=dict(other, test_cfg=dict(scales=[1.0, 0.5])),
-        splits=['train'])
+        splits=['train'],
+        unfinished_overwrite=True)
+
+
+def test_an_unfinished_overwrite_is_not_resumed_without_overwrite(tmp_path):
+    folder = str(tmp_path / 'out')
+    check_manifest(folder, SETTINGS, split='train_aug')
+    other = dict(SETTINGS, bg_thr=0.3)
+    check_manifest(folder, other, split='train_aug', overwrite=True)
+    # killed here: files of bg_thr 0.25 may remain, so no plain resume
+    with pytest.raises(ValueError, match='did not finish'):
+        check_manifest(folder, other, split='train_aug')
+    # the rerun with --overwrite stays marked until its export ends
+    check_manifest(folder, other, split='train_aug', overwrite=True)
+    assert read_manifest(folder)[UNFINISHED]
+    finish_manifest(folder)
+    assert UNFINISHED not in read_manifest(folder)
+    check_manifest(folder, other, split='train')  # now a plain resume
+    # --overwrite with the folder's own settings marks nothing
+    check_manifest(folder, other, split='train', overwrite=True)
+    assert UNFINISHED not in read_manifest(folder)
 
 
 def test_a_broken_manifest_is_named(tmp_path):

@@ -20,7 +20,7 @@ from mmseg.registry import METRICS
 from mmseg_wsss.postprocessing import DenseCRF, pseudo_label, relation_labels
 from mmseg_wsss.utils import (TEMP_SUFFIX, encode_palette_png, image_name,
                               read_rgb, voc_palette, write_file_atomically)
-from mmseg_wsss.utils.manifest import check_manifest
+from mmseg_wsss.utils.manifest import check_manifest, finish_manifest
 
 
 @dataclass
@@ -306,6 +306,7 @@ class PseudoLabelWriter(BaseMetric):
                     **manifest, 'output': kind,
                     **output
                 }, split, overwrite, FOLDER_OPTIONS.get(kind, '--out'))
+        self.manifest = manifest is not None
         self.workers = workers
         self.backend_args = backend_args
         self._pool: Optional[ProcessPoolExecutor] = None
@@ -405,6 +406,8 @@ class PseudoLabelWriter(BaseMetric):
         self.results.clear()
         if is_main_process():
             for folder, output in self.outputs:
+                if self.manifest:
+                    finish_manifest(folder)
                 for fname in os.listdir(folder):
                     if fname.startswith('.') and fname.endswith(output.suffix +
                                                                 TEMP_SUFFIX):
