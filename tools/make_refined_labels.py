@@ -17,6 +17,7 @@ import argparse
 
 from mmseg_wsss.apis import cli, make_refined_labels
 from mmseg_wsss.utils import shutdown_distributed
+from mmseg_wsss.utils.config_paths import dataset_cfg, split_name
 
 
 def parse_args(argv=None):
@@ -29,10 +30,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
         '--split',
-        default='train_aug',
         help='split name, read from {split}.txt beside the train '
         "dataset's ann_file (ImageSets/Segmentation/ on VOC, ImageSets/ on "
-        'COCO; default: train_aug); '
+        "COCO; default: the train dataset's own split, train_aug on VOC); "
         '--cam-dir must hold its CAMs')
     parser.add_argument(
         '--bg-thr',
@@ -62,6 +62,8 @@ def main(argv=None):
     """Export refined labels; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     cfg = cli.load_config(args)
+    if args.split is None:
+        args.split = split_name(dataset_cfg(cfg.train_dataloader))
     crf = None
     if args.crf:
         crf = dict(cfg.model.get('test_cfg', {}).get('crf') or {})

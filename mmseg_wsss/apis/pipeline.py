@@ -23,7 +23,7 @@ from mmengine.runner import Runner
 from mmseg_wsss.utils import write_file_atomically
 from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
                                            set_data_root, set_relation_dir,
-                                           split_file)
+                                           split_file, split_name)
 from mmseg_wsss.utils.scale_out import keep_global_batch
 from .evaluate_masks import evaluate_pseudo_labels, ground_truth_of
 from .inference import init_model
@@ -181,9 +181,9 @@ class WSSSPipeline:
         # the stage-1 test dataset names the ground truth: its split file's
         # folder, mask folder and classes (VOC's layout or COCO's)
         self.gt_dataset = dataset_cfg(self.stage1_cfg.test_dataloader)
-        self.pseudo_split = pseudo_split or _split_name(
+        self.pseudo_split = pseudo_split or split_name(
             dataset_cfg(self.stage1_cfg.train_dataloader))
-        self.eval_split = eval_split or _split_name(self.gt_dataset)
+        self.eval_split = eval_split or split_name(self.gt_dataset)
         self.num_pictures = num_pictures
         self.pseudo_dir = osp.join(self.work_dir, 'pseudo_labels')
         self.cam_dir = osp.join(self.work_dir, 'cams')
@@ -700,11 +700,6 @@ def baseline_config_of(cfg: Config) -> Optional[Config]:
         raise FileNotFoundError(
             f'{cfg.filename}: baseline_config {cfg.baseline_config!r} not '
             f'found ({err})') from err
-
-
-def _split_name(dataset: dict) -> str:
-    """The split a dataset config reads: its ``ann_file``'s stem."""
-    return osp.splitext(osp.basename(dataset['ann_file']))[0]
 
 
 def _plain(value):

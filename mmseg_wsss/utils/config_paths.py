@@ -159,6 +159,11 @@ def set_pseudo_label_dir(cfg, label_dir: str) -> None:
         'data_prefix', {})['seg_map_path'] = label_dir
 
 
+def split_name(dataset: dict) -> str:
+    """The split a dataset config reads: its ``ann_file``'s stem."""
+    return osp.splitext(osp.basename(dataset['ann_file']))[0]
+
+
 def split_file(dataset: dict, split: str) -> str:
     """The split file of ``split`` beside the dataset's own ``ann_file``.
 
