@@ -18,7 +18,6 @@ import os.path as osp
 
 from mmseg_wsss.apis import cli, make_pseudo_labels
 from mmseg_wsss.utils import shutdown_distributed
-from mmseg_wsss.utils.config_paths import dataset_cfg, split_name
 
 
 def parse_args(argv=None):
@@ -27,12 +26,6 @@ def parse_args(argv=None):
         description='Write one pseudo-label PNG per image of a split')
     parser.add_argument('config', help='config file of the CAM network')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument(
-        '--split',
-        help='split name, read from {split}.txt beside the train '
-        "dataset's ann_file (ImageSets/Segmentation/ on VOC, ImageSets/ on "
-        "COCO; default: the train dataset's own split, train_aug on VOC)")
     parser.add_argument(
         '--crf',
         action='store_true',
@@ -70,19 +63,13 @@ def parse_args(argv=None):
         help='relation labels: background score for confident background '
         '(default: 0.05)')
     parser.add_argument(
-        '--overwrite',
-        action='store_true',
-        help='recompute images whose PNG exists (default: skip them)')
-    parser.add_argument(
         '--workers',
         type=int,
         default=0,
         help='processes that run the CRF and write the files while the '
         'network works on the next images (useful with --crf; default: 0, '
         'all in this process)')
-    parser.add_argument(
-        '--work-dir',
-        help='folder of the run logs (default: work_dirs/<config name>)')
+    cli.add_export_args(parser)
     cli.add_data_args(parser)
     cli.add_config_args(parser, 'model.test_cfg.scales="[1.0,0.5]"')
     return cli.parse_args(parser, argv)
@@ -92,8 +79,7 @@ def main(argv=None):
     """Export pseudo labels; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     cfg = cli.load_config(args)
-    if args.split is None:
-        args.split = split_name(dataset_cfg(cfg.train_dataloader))
+    args.split = cli.export_split(cfg, args.split)
     summary = make_pseudo_labels(
         cfg,
         args.checkpoint,

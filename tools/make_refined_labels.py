@@ -17,7 +17,6 @@ import argparse
 
 from mmseg_wsss.apis import cli, make_refined_labels
 from mmseg_wsss.utils import shutdown_distributed
-from mmseg_wsss.utils.config_paths import dataset_cfg, split_name
 
 
 def parse_args(argv=None):
@@ -27,13 +26,6 @@ def parse_args(argv=None):
         'split')
     parser.add_argument('config', help='config file of the IRN')
     parser.add_argument('checkpoint', help='checkpoint of the trained IRN')
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument(
-        '--split',
-        help='split name, read from {split}.txt beside the train '
-        "dataset's ann_file (ImageSets/Segmentation/ on VOC, ImageSets/ on "
-        "COCO; default: the train dataset's own split, train_aug on VOC); "
-        '--cam-dir must hold its CAMs')
     parser.add_argument(
         '--bg-thr',
         type=float,
@@ -45,14 +37,7 @@ def parse_args(argv=None):
         action='store_true',
         help='a dense CRF after the walk (parameters: model.test_cfg.crf, '
         'else the DenseCRF defaults)')
-    parser.add_argument(
-        '--overwrite',
-        action='store_true',
-        help='recompute images whose PNG exists (default: skip them), and '
-        "replace the folder's manifest")
-    parser.add_argument(
-        '--work-dir',
-        help='folder of the run logs (default: work_dirs/<config name>)')
+    cli.add_export_args(parser)
     cli.add_data_args(parser, cam_dir=True)
     cli.add_config_args(parser, 'model.test_cfg.exp_times=8')
     return cli.parse_args(parser, argv)
@@ -62,8 +47,7 @@ def main(argv=None):
     """Export refined labels; ``argv`` as for :func:`parse_args`."""
     args = parse_args(argv)
     cfg = cli.load_config(args)
-    if args.split is None:
-        args.split = split_name(dataset_cfg(cfg.train_dataloader))
+    args.split = cli.export_split(cfg, args.split)
     crf = None
     if args.crf:
         crf = dict(cfg.model.get('test_cfg', {}).get('crf') or {})

@@ -14,7 +14,7 @@ from mmengine.logging import print_log
 
 from mmseg_wsss.utils.config_paths import (dataset_cfg, set_cfg_cam_dir,
                                            set_data_root, set_pseudo_label_dir,
-                                           set_relation_dir)
+                                           set_relation_dir, split_name)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 # Optimizer wrappers that already autocast (mmengine's and ours).
@@ -250,6 +250,40 @@ def warn_cpu_training(cfg: Config, device: Optional[str] = None) -> bool:
         logger='current',
         level=logging.WARNING)
     return True
+
+
+def add_export_args(
+        parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add what every export tool takes: ``--out``, ``--split``,
+    ``--overwrite`` and ``--work-dir``.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+
+    Returns:
+        ArgumentParser: ``parser``.
+    """
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--split',
+        help='split name, read from {split}.txt beside the train '
+        "dataset's ann_file (ImageSets/Segmentation/ on VOC, ImageSets/ on "
+        "COCO; default: the train dataset's own split, train_aug on VOC)")
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='recompute images whose PNG exists (default: skip them), and '
+        "replace the folder's manifest")
+    parser.add_argument(
+        '--work-dir',
+        help='folder of the run logs (default: work_dirs/<config name>)')
+    return parser
+
+
+def export_split(cfg: Config, split: Optional[str] = None) -> str:
+    """``split``, else the split of the config's training dataset (the
+    default of :func:`add_export_args`'s ``--split``)."""
+    return split or split_name(dataset_cfg(cfg.train_dataloader))
 
 
 def print_export_summary(split: str, summary: dict, out: str) -> None:
