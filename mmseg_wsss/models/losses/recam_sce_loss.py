@@ -5,9 +5,10 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_reduce, get_world_size, is_distributed
 from mmseg.registry import MODELS
 from torch import Tensor
+
+from ..utils.global_batch import mean_over_ranks
 
 
 def recam_sce_loss(class_logits: Tensor,
@@ -73,15 +74,6 @@ def recam_accuracy(class_logits: Tensor, labels: Tensor) -> Optional[Tensor]:
         return hits[present].float().mean()
 
 
-def global_batch_size(n: int, device: torch.device) -> float:
-    """The number of images over all ranks (``n`` outside DDP)."""
-    if not is_distributed():
-        return float(n)
-    total = torch.tensor(float(n), device=device)
-    all_reduce(total, op='sum')
-    return float(total)
-
-
 @MODELS.register_module()
 class ReCAMSCELoss(nn.Module):
     """ReCAM's SCE loss, normalised by the global batch under DDP.
@@ -115,9 +107,11 @@ class ReCAMSCELoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        world = get_world_size()
-        num_images = global_batch_size(labels.shape[0],
-                                       class_logits.device) / world
+        # the images per rank, averaged over the ranks
+        num_images = float(
+            mean_over_ranks(
+                torch.tensor(
+                    float(labels.shape[0]), device=class_logits.device)))
         return self.loss_weight * recam_sce_loss(class_logits, labels,
                                                  num_images)
 
